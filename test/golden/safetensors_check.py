@@ -8,6 +8,8 @@ on files written by the TypeScript writer.
 import json
 import sys
 
+# Keep test/golden free of __pycache__ folders that git would otherwise see.
+sys.dont_write_bytecode = True
 from safetensors_io import read
 
 header_len, tensors, metadata = read(sys.argv[1])

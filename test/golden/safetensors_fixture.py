@@ -8,7 +8,10 @@ metadata, and names given out of sorted order.
 """
 import math
 import os
+import sys
 
+# Keep test/golden free of __pycache__ folders that git would otherwise see.
+sys.dont_write_bytecode = True
 from safetensors_io import write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
