@@ -1,0 +1,11 @@
+export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice } from './device.ts';
+export { init, rt, Runtime, GpuError, sizeClass, type DeviceBuffer, type MemoryStats } from './runtime.ts';
+export { defineKernel, f32Bits, grid1d, gridFor, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, type KernelDef, type StorageAccess } from './kernel.ts';
+export { contiguousStrides, collapse, padDims, MAX_DIMS, WGSL_STRIDED_OFFSET } from './ops/layout.ts';
+export { fill, fillKernel } from './ops/fill.ts';
+export { unary, unaryKernel, UNARY_OPS, WGSL_POW_SIGNED, type UnaryOp } from './ops/unary.ts';
+export { unaryBackward, unaryBackwardKernel, UNARY_BACKWARD_OPS, type UnaryBackwardOp } from './ops/unaryBackward.ts';
+export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } from './ops/binary.ts';
+export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
+export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
+export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';

@@ -1,0 +1,88 @@
+import { defineKernel, f32Bits, grid1d, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import { collapse, contiguousStrides, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } from './layout.ts';
+
+export type ReduceOp = 'sum' | 'max';
+
+/**
+ * Reduces `axes` of a contiguous input; the output is contiguous over the
+ * kept axes and multiplied by `scale` (1/count gives a mean). `perGroup`: a
+ * 256-thread workgroup per output, for long reductions; otherwise one
+ * thread per output.
+ */
+export const reduceKernel = defineKernel<{ op: ReduceOp; perGroup: boolean }>({
+  name: 'reduce',
+  bindings: ['read', 'read_write'],
+  source: ({ op, perGroup }) => {
+    const combine = op === 'sum' ? 'acc + v' : 'max(acc, v)';
+    const init = op === 'sum' ? '0.0' : '-3.4028234663852886e38';
+    return /* wgsl */ `
+struct Params {
+  outputs: u32, count: u32, scale: f32,
+  keptShape: array<u32, ${MAX_DIMS}>, keptStrides: array<u32, ${MAX_DIMS}>,
+  redShape: array<u32, ${MAX_DIMS}>, redStrides: array<u32, ${MAX_DIMS}>,
+}
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${WGSL_FLAT_WORKGROUP}
+${WGSL_STRIDED_OFFSET}
+${
+  perGroup
+    ? /* wgsl */ `
+var<workgroup> partial: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let o = flatWorkgroup(wid, nwg);
+  // o is uniform across the workgroup, so this early exit keeps barriers uniform.
+  if (o >= p.outputs) { return; }
+  let base = stridedOffset(o, p.keptShape, p.keptStrides);
+  var acc = ${init};
+  for (var r = li; r < p.count; r += 256u) {
+    let v = x[base + stridedOffset(r, p.redShape, p.redStrides)];
+    acc = ${combine};
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  for (var width = 128u; width > 0u; width >>= 1u) {
+    if (li < width) {
+      let v = partial[li + width];
+      let acc = partial[li];
+      partial[li] = ${combine};
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u) { y[o] = partial[0] * p.scale; }
+}`
+    : /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let o = flatWorkgroup(wid, nwg) * 256u + li;
+  if (o >= p.outputs) { return; }
+  let base = stridedOffset(o, p.keptShape, p.keptStrides);
+  var acc = ${init};
+  for (var r = 0u; r < p.count; r++) {
+    let v = x[base + stridedOffset(r, p.redShape, p.redStrides)];
+    acc = ${combine};
+  }
+  y[o] = acc * p.scale;
+}`
+}`;
+  },
+});
+
+export function reduce(rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readonly number[], axes: readonly number[], y: DeviceBuffer, scale = 1): void {
+  const strides = contiguousStrides(shape);
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const k = collapse(kept.map((i) => shape[i]), [kept.map((i) => strides[i])]);
+  const r = collapse(axes.map((i) => shape[i]), [axes.map((i) => strides[i])]);
+  const outputs = kept.reduce((acc, i) => acc * shape[i], 1);
+  const count = axes.reduce((acc, i) => acc * shape[i], 1);
+  const perGroup = count >= 256;
+  const params = [
+    outputs, count, f32Bits(scale),
+    ...padDims(k.shape, 1), ...padDims(k.strides[0], 0),
+    ...padDims(r.shape, 1), ...padDims(r.strides[0], 0),
+  ];
+  rt.dispatch(reduceKernel, { op, perGroup }, [x, y], params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
+}

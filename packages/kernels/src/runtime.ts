@@ -1,0 +1,334 @@
+/**
+ * The device runtime: buffer pool, pipeline cache, command batching, the
+ * parameter ring and readback. Ops only encode; a submit happens when a batch
+ * is full or when data is read back.
+ */
+import { acquireDevice, type DeviceInfo } from './device.ts';
+import type { KernelDef } from './kernel.ts';
+
+// GPUBufferUsage's values; the global itself exists only once `webgpu`'s
+// globals are installed by acquireDevice(), after this module loads.
+const MAP_READ = 0x01;
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const STORAGE = 0x80;
+const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
+
+/** Bytes reserved per dispatch in the parameter ring (the storage-offset alignment). */
+const PARAM_SLOT = 256;
+/** Parameter blocks per batch; a full ring submits the batch. */
+const PARAM_SLOTS = 512;
+
+export interface MemoryStats {
+  /** Buffers held by live tensors (or other users) right now. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Freed buffers kept for reuse. */
+  pooledBuffers: number;
+  pooledBytes: number;
+}
+
+/** A pooled device buffer; `size` is the size class, `bytes` what was asked for. */
+export interface DeviceBuffer {
+  readonly buffer: GPUBuffer;
+  readonly size: number;
+  readonly bytes: number;
+}
+
+/** Rounds up to a size class: 2^k * {1, 1.25, 1.5, 1.75}, so waste stays under 25%. */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 4) * 4);
+  if (b <= 256) return Math.ceil(b / 16) * 16;
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = p / 4;
+  return Math.ceil(b / step) * step;
+}
+
+export class GpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly info: DeviceInfo;
+  readonly limits: GPUSupportedLimits;
+
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private free = new Map<number, GPUBuffer[]>();
+  /** Released while commands that may use them are still unsubmitted. */
+  private releasedThisBatch: Array<{ size: number; buffer: GPUBuffer }> = [];
+  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0 };
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private paramBuffer: GPUBuffer;
+  private paramStaging = new Uint32Array((PARAM_SLOT * PARAM_SLOTS) / 4);
+  private paramSlots = 0;
+  private dispatches = 0;
+
+  private lostError: GpuError | null = null;
+  /** Errors from error scopes: they name the kernel or allocation at fault. */
+  private scopedErrors: GpuError[] = [];
+  /** Uncaptured errors, usually consequences of a scoped one; reported after them. */
+  private deviceErrors: GpuError[] = [];
+  private pendingScopes: Promise<void>[] = [];
+  /** Dispatches per batch before a submit even if the param ring has room. */
+  maxDispatchesPerBatch = PARAM_SLOTS;
+
+  constructor(device: GPUDevice, info: DeviceInfo) {
+    this.device = device;
+    this.info = info;
+    this.limits = device.limits;
+    this.paramBuffer = device.createBuffer({
+      label: 'stripes.params',
+      size: PARAM_SLOT * PARAM_SLOTS,
+      usage: STORAGE | COPY_DST,
+    });
+    device.lost.then((info) => {
+      this.lostError = new GpuError(`WebGPU device lost (${info.reason}): ${info.message || 'no message'}`);
+    });
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.deviceErrors.push(new GpuError(`WebGPU error: ${ev.error.message}`));
+    };
+  }
+
+  /** Throws the device-loss or any asynchronously reported error. */
+  checkHealthy(): void {
+    if (this.lostError) throw this.lostError;
+    const e = this.scopedErrors.shift() ?? this.deviceErrors.shift();
+    if (e) {
+      this.deviceErrors = [];
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  /** A storage buffer of at least `bytes` bytes; contents are undefined. */
+  alloc(bytes: number, label = 'tensor'): DeviceBuffer {
+    this.checkHealthy();
+    const size = sizeClass(bytes);
+    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    if (size > max) {
+      throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per storage buffer`);
+    }
+    let buffer = this.free.get(size)?.pop();
+    if (buffer) {
+      this.stats.pooledBuffers--;
+      this.stats.pooledBytes -= size;
+    } else {
+      this.device.pushErrorScope('out-of-memory');
+      buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+      this.watchScope(`allocating ${label} (${bytes} bytes): out of GPU memory`);
+    }
+    this.stats.liveBuffers++;
+    this.stats.liveBytes += size;
+    return { buffer, size, bytes };
+  }
+
+  /** Returns a buffer to the pool; it is reused only after the current batch is submitted. */
+  release(b: DeviceBuffer): void {
+    this.stats.liveBuffers--;
+    this.stats.liveBytes -= b.size;
+    if (this.encoder) this.releasedThisBatch.push({ size: b.size, buffer: b.buffer });
+    else this.toPool(b.size, b.buffer);
+  }
+
+  private toPool(size: number, buffer: GPUBuffer): void {
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buffer);
+    this.stats.pooledBuffers++;
+    this.stats.pooledBytes += size;
+  }
+
+  /** Destroys every pooled (free) buffer. */
+  trimPool(): void {
+    this.flush();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.stats.pooledBuffers = 0;
+    this.stats.pooledBytes = 0;
+  }
+
+  memory(): MemoryStats {
+    return { ...this.stats };
+  }
+
+  /** Uploads `data` into `dst` at byte `offset`. Safe: pooled buffers are never in unsubmitted work. */
+  write(dst: DeviceBuffer, data: ArrayBufferView, offset = 0): void {
+    this.checkHealthy();
+    this.device.queue.writeBuffer(dst.buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  private pipeline<S extends object>(kernel: KernelDef<S>, spec: S): GPUComputePipeline {
+    const key = `${kernel.name}:${JSON.stringify(spec)}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const code = kernel.source(spec);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: key });
+    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    this.watchScope(`kernel ${key} failed to compile`, module);
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Compiles a kernel specialization now and rejects with the compiler's messages if it is invalid. */
+  async compile<S extends object>(kernel: KernelDef<S>, spec: S): Promise<void> {
+    this.pipeline(kernel, spec);
+    await this.settle();
+  }
+
+  private watchScope(what: string, module?: GPUShaderModule): void {
+    const scope = this.device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      let detail = err.message;
+      if (module) {
+        const info = await module.getCompilationInfo();
+        const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `  line ${m.lineNum}:${m.linePos} ${m.message}`);
+        if (msgs.length) detail = msgs.join('\n');
+      }
+      this.scopedErrors.push(new GpuError(`${what}:\n${detail}`));
+    });
+    this.pendingScopes.push(scope);
+  }
+
+  /**
+   * Encodes one dispatch. `params` are the u32 words of the kernel's
+   * parameter block (floats via f32Bits); `buffers` follow `kernel.bindings`.
+   */
+  dispatch<S extends object>(
+    kernel: KernelDef<S>,
+    spec: S,
+    buffers: readonly DeviceBuffer[],
+    params: ArrayLike<number>,
+    workgroups: readonly [number, number, number],
+  ): void {
+    this.checkHealthy();
+    if (buffers.length !== kernel.bindings.length) {
+      throw new GpuError(`kernel ${kernel.name}: expected ${kernel.bindings.length} buffers, got ${buffers.length}`);
+    }
+    if (params.length * 4 > PARAM_SLOT) throw new GpuError(`kernel ${kernel.name}: parameter block over ${PARAM_SLOT} bytes`);
+    const pipeline = this.pipeline(kernel, spec);
+    const slot = this.paramSlots++;
+    this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_SLOT, size: Math.max(4, params.length * 4) } },
+    ];
+    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.beginPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    this.dispatches++;
+    if (this.paramSlots >= PARAM_SLOTS || this.dispatches >= this.maxDispatchesPerBatch) this.flush();
+  }
+
+  /** Copies bytes between device buffers, in order with the dispatches around it. */
+  copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, bytes: number): void {
+    this.checkHealthy();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+  }
+
+  /** Sets `bytes` bytes of `dst` from `offset` to zero, in order with the dispatches around it. */
+  clear(dst: DeviceBuffer, offset = 0, bytes = dst.size - offset): void {
+    this.checkHealthy();
+    this.endPass();
+    this.commandEncoder().clearBuffer(dst.buffer, offset, bytes);
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private beginPass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    this.checkHealthy();
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.paramSlots > 0) {
+      // The whole ring is rewritten per batch; queue order puts this write
+      // after the previous batch's commands and before this batch's.
+      this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging.buffer, 0, this.paramSlots * PARAM_SLOT);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.paramSlots = 0;
+    this.dispatches = 0;
+    for (const { size, buffer } of this.releasedThisBatch) this.toPool(size, buffer);
+    this.releasedThisBatch = [];
+  }
+
+  /** Waits for every pending error scope and submitted work; throws the first reported error. */
+  async settle(): Promise<void> {
+    this.flush();
+    await this.raceLoss(this.device.queue.onSubmittedWorkDone());
+    const scopes = this.pendingScopes;
+    this.pendingScopes = [];
+    await Promise.all(scopes);
+    this.checkHealthy();
+  }
+
+  private raceLoss<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([
+      p,
+      this.device.lost.then((info) => {
+        throw new GpuError(`WebGPU device lost (${info.reason}) while waiting for the GPU: ${info.message || 'no message'}`);
+      }),
+    ]);
+  }
+
+  /** Reads `bytes` bytes of `src` from `offset` back to the CPU. */
+  async read(src: DeviceBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    this.checkHealthy();
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(4, size), usage: MAP_READ | COPY_DST, label: 'readback' });
+    try {
+      this.endPass();
+      this.commandEncoder().copyBufferToBuffer(src.buffer, offset, staging, 0, size);
+      this.flush();
+      const scopes = this.pendingScopes;
+      this.pendingScopes = [];
+      await this.raceLoss(staging.mapAsync(MAP_READ));
+      await Promise.all(scopes);
+      this.checkHealthy();
+      return staging.getMappedRange(0, size).slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+}
+
+let runtime: Runtime | null = null;
+let starting: Promise<Runtime> | null = null;
+
+/** Acquires the device and builds the process's runtime; idempotent. */
+export function init(): Promise<Runtime> {
+  starting ??= acquireDevice().then(({ device, info }) => (runtime = new Runtime(device, info)));
+  return starting;
+}
+
+/** The runtime; throws a clear error before `init()` has resolved. */
+export function rt(): Runtime {
+  if (!runtime) throw new GpuError('stripes: the GPU runtime is not ready; call `await init()` (or `await ready()` from @stripes/tensor) first');
+  return runtime;
+}
