@@ -1,0 +1,27 @@
+export { Tensor } from './tensor.ts';
+export { tidy, keep } from './scope.ts';
+export { noGrad, isGradEnabled, type BackwardOptions } from './autograd.ts';
+export { Rng, globalRng, manualSeed, type RngState } from './random.ts';
+export { broadcastShapes, sizeOf, type Shape } from './shape.ts';
+export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, randn, rand, clone, type NestedArray, type RandomOptions } from './ops/creation.ts';
+export { neg, exp, log, sqrt, abs, relu, leakyRelu, tanh, sigmoid, powScalar, affine } from './ops/elementwise.ts';
+export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';
+export { sum, mean, max, sumToShape } from './ops/reduce.ts';
+export { broadcastTo } from './ops/broadcastTo.ts';
+export { reshape, flatten } from './ops/reshape.ts';
+export { permute, transpose } from './ops/permute.ts';
+export { slice, concat, stack } from './ops/slice.ts';
+export { matmul } from './ops/matmul.ts';
+export { init, rt, type MemoryStats } from '@stripes/kernels';
+
+import { init, rt, type DeviceInfo, type MemoryStats } from '@stripes/kernels';
+
+/** Acquires the GPU device; await once before using tensors (idempotent). Resolves to the adapter's description. */
+export async function ready(): Promise<DeviceInfo> {
+  return (await init()).info;
+}
+
+/** Live and pooled GPU buffers, for leak checks. */
+export function memory(): MemoryStats {
+  return rt().memory();
+}

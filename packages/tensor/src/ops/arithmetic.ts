@@ -1,0 +1,75 @@
+/** Binary arithmetic with NumPy broadcasting; a number operand becomes an elementwise affine map. */
+import { binary, rt, type BinaryOp } from '@stripes/kernels';
+import { record } from '../autograd.ts';
+import { broadcastShapes } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { affine, log, powScalar } from './elementwise.ts';
+import { sumToShape } from './reduce.ts';
+
+/** @internal Forward only, no graph. */
+export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  a.assertAlive(op);
+  b.assertAlive(op);
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const c = Tensor.empty(shape);
+  binary(rt(), op, a.buffer, a.shape, b.buffer, b.shape, c.buffer, shape);
+  return c;
+}
+
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return affine(a, 1, b);
+  const c = binaryOp('add', a, b);
+  record('add', c, [a, b], [], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
+  return c;
+}
+
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return affine(a, 1, -b);
+  const c = binaryOp('sub', a, b);
+  record('sub', c, [a, b], [], (g) => [sumToShape(g, a.shape), b.requiresGrad ? sumToShape(affine(g, -1, 0), b.shape) : null]);
+  return c;
+}
+
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return affine(a, b, 0);
+  const c = binaryOp('mul', a, b);
+  record('mul', c, [a, b], [a, b], (g, [as, bs]) => [
+    a.requiresGrad ? sumToShape(binaryOp('mul', g, bs), a.shape) : null,
+    b.requiresGrad ? sumToShape(binaryOp('mul', g, as), b.shape) : null,
+  ]);
+  return c;
+}
+
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return affine(a, 1 / b, 0);
+  const c = binaryOp('div', a, b);
+  record('div', c, [a, b], [b, c], (g, [bs, cs]) => [
+    a.requiresGrad ? sumToShape(binaryOp('div', g, bs), a.shape) : null,
+    // d(a/b)/db = -(a/b)/b
+    b.requiresGrad ? sumToShape(affine(binaryOp('div', binaryOp('mul', g, cs), bs), -1, 0), b.shape) : null,
+  ]);
+  return c;
+}
+
+export function pow(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return powScalar(a, b);
+  const c = binaryOp('pow', a, b);
+  record('pow', c, [a, b], [a, b, c], (g, [as, bs, cs]) => [
+    a.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('mul', bs, binaryOp('pow', as, affine(bs, 1, -1)))), a.shape) : null,
+    b.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('mul', cs, log(as))), b.shape) : null,
+  ]);
+  return c;
+}
+
+function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
+  const c = binaryOp(op, a, b);
+  // Each side where it equals the result gets the gradient (ties: both do).
+  record(op, c, [a, b], [a, b, c], (g, [as, bs, cs]) => [
+    a.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('equal', as, cs)), a.shape) : null,
+    b.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('equal', bs, cs)), b.shape) : null,
+  ]);
+  return c;
+}
+
+export const maximum = (a: Tensor, b: Tensor): Tensor => extremum('maximum', a, b);
+export const minimum = (a: Tensor, b: Tensor): Tensor => extremum('minimum', a, b);

@@ -1,0 +1,38 @@
+/** Matrix product with batch dimensions, as torch.matmul for rank >= 2 operands. */
+import { matmul as matmulKernel, rt } from '@stripes/kernels';
+import { record } from '../autograd.ts';
+import { fmt, sameShape, sizeOf } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { sumToShape } from './reduce.ts';
+
+/** The product op(a) @ op(b) with a's and b's batch dims; a batch of 1 side broadcasts. */
+function product(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  const [M, Ka] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
+  const [Kb, N] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  if (Ka !== Kb) throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${Ka} vs ${Kb})`);
+  let batch: readonly number[];
+  if (batchA.length === 0 || sizeOf(batchA) === 1) batch = batchB.length > batchA.length ? batchB : batchA;
+  else if (batchB.length === 0 || sizeOf(batchB) === 1 || sameShape(batchA, batchB)) batch = batchA;
+  else throw new Error(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} must match, or one side must have none`);
+  const c = Tensor.empty([...batch, M, N]);
+  matmulKernel(rt(), a.buffer, b.buffer, c.buffer, {
+    batch: sizeOf(batch), M, N, K: Ka, transA, transB,
+    strideA: sizeOf(batchA) === 1 ? 0 : M * Ka,
+    strideB: sizeOf(batchB) === 1 ? 0 : Ka * N,
+  });
+  return c;
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  a.assertAlive('matmul');
+  b.assertAlive('matmul');
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both operands need rank >= 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  const c = product(a, b, false, false);
+  record('matmul', c, [a, b], [a, b], (g, [as, bs]) => [
+    a.requiresGrad ? sumToShape(product(g, bs, false, true), a.shape) : null,
+    b.requiresGrad ? sumToShape(product(as, g, true, false), b.shape) : null,
+  ]);
+  return c;
+}

@@ -1,0 +1,64 @@
+/** Reductions over axes, and `sumToShape`, which undoes broadcasting in gradients. */
+import { reduce as reduceKernel, rt, type ReduceOp } from '@stripes/kernels';
+import { record } from '../autograd.ts';
+import { normalizeAxes, fmt, sameShape, type Shape } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { binaryOp } from './arithmetic.ts';
+import { broadcastTo } from './broadcastTo.ts';
+import { affine } from './elementwise.ts';
+import { reshape } from './reshape.ts';
+
+function reduceForward(op: string, kind: ReduceOp, x: Tensor, axes: number[], keepDims: boolean, scale: number): Tensor {
+  for (const a of axes) {
+    if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over an empty axis ${a} of shape ${fmt(x.shape)}`);
+  }
+  const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  const y = Tensor.empty(outShape);
+  reduceKernel(rt(), kind, x.buffer, x.shape, axes, y.buffer, scale);
+  return y;
+}
+
+/** The gradient of a reduction, broadcast back to the input's shape. */
+function expandGrad(g: Tensor, inShape: Shape, axes: number[]): Tensor {
+  return broadcastTo(reshape(g, inShape.map((d, i) => (axes.includes(i) ? 1 : d))), inShape);
+}
+
+export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  x.assertAlive('sum');
+  const ax = normalizeAxes('sum', axes, x.rank, x.shape);
+  const y = reduceForward('sum', 'sum', x, ax, keepDims, 1);
+  record('sum', y, [x], [], (g) => [expandGrad(g, x.shape, ax)]);
+  return y;
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  x.assertAlive('mean');
+  const ax = normalizeAxes('mean', axes, x.rank, x.shape);
+  const count = ax.reduce((n, a) => n * x.shape[a], 1);
+  const y = reduceForward('mean', 'sum', x, ax, keepDims, 1 / count);
+  record('mean', y, [x], [], (g) => [affine(expandGrad(g, x.shape, ax), 1 / count, 0)]);
+  return y;
+}
+
+/** Maximum over axes. Gradient goes to every element equal to the maximum (ties share it in full). */
+export function max(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  x.assertAlive('max');
+  const ax = normalizeAxes('max', axes, x.rank, x.shape);
+  const y = reduceForward('max', 'max', x, ax, keepDims, 1);
+  record('max', y, [x], [x, y], (g, [xs, ys]) => {
+    const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+    const mask = binaryOp('equal', xs, reshape(ys, keptShape));
+    return [binaryOp('mul', mask, reshape(g, keptShape))];
+  });
+  return y;
+}
+
+/** Sums `g` over the axes along which `shape` was broadcast to produce `g.shape`. */
+export function sumToShape(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const s = reduceForward('sumToShape', 'sum', g, axes, false, 1);
+  return reshape(s, shape);
+}

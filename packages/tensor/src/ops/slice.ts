@@ -1,0 +1,66 @@
+/** Contiguous ranges along one axis, and concatenation: each is the other's gradient. */
+import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
+import { record } from '../autograd.ts';
+import { fmt, normalizeAxis } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { zeros } from './creation.ts';
+
+/** Copies `src` into `dst` at `offset` along `axis` (src fits there), or the reverse when `gather`. */
+function copyRegion(big: Tensor, small: Tensor, axis: number, offset: number, gather: boolean): void {
+  const bigStrides = contiguousStrides(big.shape);
+  const region = { buffer: big.buffer, offset: offset * bigStrides[axis], strides: bigStrides };
+  const dense = { buffer: small.buffer, offset: 0, strides: contiguousStrides(small.shape) };
+  if (gather) stridedCopy(rt(), small.shape, region, dense);
+  else stridedCopy(rt(), small.shape, dense, region);
+}
+
+/** x[..., start:end, ...] along `axis`; negative indices count from the end, as in Python. */
+export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+  x.assertAlive('slice');
+  const a = normalizeAxis('slice', axis, x.rank, x.shape);
+  const n = x.shape[a];
+  const s = start < 0 ? start + n : start;
+  const e = end === undefined ? n : end < 0 ? end + n : end;
+  if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > n || s > e) {
+    throw new Error(`slice: range ${start}:${end ?? ''} is out of bounds for axis ${axis} of shape ${fmt(x.shape)}`);
+  }
+  const y = Tensor.empty(x.shape.map((d, i) => (i === a ? e - s : d)));
+  copyRegion(x, y, a, s, true);
+  record('slice', y, [x], [], (g) => {
+    const gx = zeros(x.shape);
+    copyRegion(gx, g, a, s, false);
+    return [gx];
+  });
+  return y;
+}
+
+/** Joins tensors along `axis`; all other dimensions must match. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new Error('concat: needs at least one tensor');
+  tensors.forEach((t) => t.assertAlive('concat'));
+  const first = tensors[0];
+  const a = normalizeAxis('concat', axis, first.rank, first.shape);
+  for (const t of tensors) {
+    if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+      throw new Error(`concat: shapes ${tensors.map((u) => fmt(u.shape)).join(', ')} differ outside axis ${axis}`);
+    }
+  }
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of tensors) {
+    offsets.push(total);
+    total += t.shape[a];
+  }
+  const y = Tensor.empty(first.shape.map((d, i) => (i === a ? total : d)));
+  tensors.forEach((t, k) => copyRegion(y, t, a, offsets[k], false));
+  record('concat', y, tensors, [], (g) => tensors.map((t, k) => (t.requiresGrad ? slice(g, a, offsets[k], offsets[k] + t.shape[a]) : null)));
+  return y;
+}
+
+/** Stacks equally shaped tensors along a new axis. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new Error('stack: needs at least one tensor');
+  const rank = tensors[0].rank + 1;
+  const a = normalizeAxis('stack', axis, rank, [...tensors[0].shape, 1]);
+  return concat(tensors.map((t) => t.reshape([...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a);
+}

@@ -1,0 +1,178 @@
+/**
+ * `Tensor`: f32, contiguous, row-major (NCHW for images), on the GPU.
+ * Ops are synchronous and only encode GPU work; `await t.data()` reads back.
+ */
+import { rt, type DeviceBuffer } from '@stripes/kernels';
+import { runBackward, type BackwardOptions, type GraphNode } from './autograd.ts';
+import { setTensorCheck, track } from './scope.ts';
+import { fmt, sizeOf, type Shape } from './shape.ts';
+import * as creation from './ops/creation.ts';
+import * as map from './ops/elementwise.ts';
+import * as arith from './ops/arithmetic.ts';
+import * as red from './ops/reduce.ts';
+import * as view from './ops/reshape.ts';
+import * as perm from './ops/permute.ts';
+import * as sl from './ops/slice.ts';
+import { matmul } from './ops/matmul.ts';
+
+/** A device buffer shared by a tensor and its views and saved aliases. */
+class Storage {
+  refs = 1;
+  constructor(readonly buffer: DeviceBuffer) {}
+  release(): void {
+    if (--this.refs === 0) rt().release(this.buffer);
+  }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
+  /** Gradient accumulated by `backward()` (leaves only), owned by this tensor. */
+  grad: Tensor | null = null;
+  /** The graph node that produced this tensor, when it was recorded. */
+  gradFn: GraphNode | null = null;
+  private storage: Storage | null;
+  private _requiresGrad = false;
+
+  /** @internal Use the creation functions (`zeros`, `tensor`, ...) instead. */
+  constructor(storage: Storage, shape: Shape, tracked: boolean) {
+    this.storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(shape);
+    if (tracked) track(this);
+  }
+
+  /** @internal A new tensor with uninitialized contents, registered with the current `tidy` scope. */
+  static empty(shape: Shape): Tensor {
+    const bytes = Math.max(4, sizeOf(shape) * 4);
+    return new Tensor(new Storage(rt().alloc(bytes)), shape, true);
+  }
+
+  /** Whether gradients flow to this tensor. Settable on leaves only. */
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+  set requiresGrad(flag: boolean) {
+    if (this.gradFn && !flag) {
+      throw new Error('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
+    }
+    this._requiresGrad = flag;
+  }
+
+  /** Sets `requiresGrad` and returns this tensor, for chaining. */
+  requireGrad(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.storage === null;
+  }
+
+  /** @internal The device buffer; throws if disposed. */
+  get buffer(): DeviceBuffer {
+    return this.assertAlive('access').buffer;
+  }
+
+  /** @internal Throws a clear error when used after dispose(). */
+  assertAlive(op: string): Storage {
+    if (!this.storage) throw new Error(`${op}: tensor #${this.id} of shape ${fmt(this.shape)} was disposed and cannot be used`);
+    return this.storage;
+  }
+
+  /** @internal Another handle on the same storage (a view with `shape`). */
+  alias(tracked: boolean, shape: Shape = this.shape): Tensor {
+    const s = this.assertAlive('alias');
+    s.refs++;
+    return new Tensor(s, shape, tracked);
+  }
+
+  /** @internal */
+  attachGradFn(node: GraphNode): void {
+    this.gradFn = node;
+    this._requiresGrad = true;
+  }
+
+  /** Frees the storage (once no view or saved copy uses it), its graph and its gradient. Idempotent. */
+  dispose(): void {
+    if (!this.storage) return;
+    this.storage.release();
+    this.storage = null;
+    this.gradFn?.release();
+    this.gradFn = null;
+    this.grad?.dispose();
+    this.grad = null;
+  }
+
+  /** Reads the values back as a new Float32Array (row-major). */
+  async data(): Promise<Float32Array> {
+    const s = this.assertAlive('data');
+    return new Float32Array(await rt().read(s.buffer, 0, this.size * 4));
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: tensor of shape ${fmt(this.shape)} has ${this.size} elements, expected exactly 1`);
+    return (await this.data())[0];
+  }
+
+  /** Backpropagates from this tensor; a scalar needs no `grad`. */
+  backward(grad?: Tensor, options: BackwardOptions = {}): void {
+    runBackward(this, grad, options, { ones: creation.ones, add: arith.add });
+  }
+
+  /** A tensor sharing this one's values, cut from the graph. */
+  detach(): Tensor {
+    this.assertAlive('detach');
+    return this.alias(true);
+  }
+
+  /** Drops the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+
+  toString(): string {
+    return `Tensor#${this.id}(shape=${fmt(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
+  }
+
+  // Method forms of the ops, as in PyTorch.
+  add(b: Tensor | number): Tensor { return arith.add(this, b); }
+  sub(b: Tensor | number): Tensor { return arith.sub(this, b); }
+  mul(b: Tensor | number): Tensor { return arith.mul(this, b); }
+  div(b: Tensor | number): Tensor { return arith.div(this, b); }
+  pow(b: Tensor | number): Tensor { return arith.pow(this, b); }
+  maximum(b: Tensor): Tensor { return arith.maximum(this, b); }
+  minimum(b: Tensor): Tensor { return arith.minimum(this, b); }
+  neg(): Tensor { return map.neg(this); }
+  exp(): Tensor { return map.exp(this); }
+  log(): Tensor { return map.log(this); }
+  sqrt(): Tensor { return map.sqrt(this); }
+  abs(): Tensor { return map.abs(this); }
+  relu(): Tensor { return map.relu(this); }
+  leakyRelu(slope = 0.01): Tensor { return map.leakyRelu(this, slope); }
+  tanh(): Tensor { return map.tanh(this); }
+  sigmoid(): Tensor { return map.sigmoid(this); }
+  sum(axes?: number | number[], keepDims = false): Tensor { return red.sum(this, axes, keepDims); }
+  mean(axes?: number | number[], keepDims = false): Tensor { return red.mean(this, axes, keepDims); }
+  max(axes?: number | number[], keepDims = false): Tensor { return red.max(this, axes, keepDims); }
+  reshape(shape: number[]): Tensor { return view.reshape(this, shape); }
+  flatten(startAxis = 0, endAxis = -1): Tensor { return view.flatten(this, startAxis, endAxis); }
+  permute(dims: number[]): Tensor { return perm.permute(this, dims); }
+  transpose(a = -2, b = -1): Tensor { return perm.transpose(this, a, b); }
+  slice(axis: number, start: number, end?: number): Tensor { return sl.slice(this, axis, start, end); }
+  matmul(b: Tensor): Tensor { return matmul(this, b); }
+  clone(): Tensor { return creation.clone(this); }
+}
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+export { Storage };
