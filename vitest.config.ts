@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     // Each worker process opens its own Dawn device; lavapipe already spreads
     // one device's work over every core, so more workers only contend.
     pool: 'forks',
