@@ -1,0 +1,70 @@
+import type { ImageCHW, ImageU8 } from './types.ts';
+
+/**
+ * Converts to gray (1) or RGB (3) as PIL's `convert('L')` / `convert('RGB')`:
+ * alpha is dropped, not composited; gray is replicated; RGB to gray uses
+ * PIL's fixed-point ITU-R 601-2 luma, (19595 R + 38470 G + 7471 B + 2^15) >> 16.
+ * Returns the input itself when it already has the requested channels.
+ */
+export function toChannels(img: ImageU8, channels: 1 | 3): ImageU8 {
+  if (img.channels === channels) return img;
+  const { width, height, channels: cin, data: src } = img;
+  const n = width * height;
+  const data = new Uint8Array(n * channels);
+  const isGray = cin <= 2;
+  for (let p = 0; p < n; p++) {
+    const s = p * cin;
+    if (channels === 1) {
+      // Gray + alpha keeps its gray; RGB(A) goes through luma.
+      data[p] = isGray ? src[s] : (src[s] * 19595 + src[s + 1] * 38470 + src[s + 2] * 7471 + 0x8000) >>> 16;
+    } else if (isGray) {
+      data[p * 3] = data[p * 3 + 1] = data[p * 3 + 2] = src[s];
+    } else {
+      data[p * 3] = src[s];
+      data[p * 3 + 1] = src[s + 1];
+      data[p * 3 + 2] = src[s + 2];
+    }
+  }
+  return { width, height, channels, data };
+}
+
+/**
+ * byte -> float as torchvision's ToTensor then Normalize(0.5, 0.5), each step
+ * rounded to f32 like the tensors it goes through, so values match bit for bit.
+ */
+const U8_TO_UNIT = (() => {
+  const lut = new Float32Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = Math.fround(Math.fround(Math.fround(v / 255) - 0.5) / 0.5);
+  return lut;
+})();
+
+/** Interleaved bytes to planar CHW in [-1, 1]. */
+export function toCHW(img: ImageU8): ImageCHW {
+  const { width, height, channels, data: src } = img;
+  const plane = width * height;
+  const data = new Float32Array(plane * channels);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < channels; c++) data[c * plane + p] = U8_TO_UNIT[src[p * channels + c]];
+  }
+  return { channels, height, width, data };
+}
+
+/** Planar CHW in [-1, 1] to interleaved bytes: clamp, (x + 1) * 127.5, round to nearest. */
+export function fromCHW(chw: ImageCHW): ImageU8 {
+  const { width, height, channels, data: src } = chw;
+  if (channels < 1 || channels > 4) throw new Error(`fromCHW: expected 1 to 4 channels, got ${channels}`);
+  const plane = width * height;
+  if (src.length !== plane * channels) {
+    throw new Error(`fromCHW: ${channels}x${height}x${width} needs ${plane * channels} values, got ${src.length}`);
+  }
+  const data = new Uint8Array(plane * channels);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < channels; c++) {
+      const x = src[c * plane + p];
+      // NaN clamps to -1 so a diverged model writes black, not garbage.
+      const clamped = x > 1 ? 1 : x >= -1 ? x : -1;
+      data[p * channels + c] = Math.round((clamped + 1) * 127.5);
+    }
+  }
+  return { width, height, channels: channels as ImageU8['channels'], data };
+}
