@@ -40,6 +40,12 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
+/** Whether every level of `data` has exactly the length `shape` says (numbers only at the bottom). */
+function isRegular(data: NestedArray, shape: readonly number[], d: number): boolean {
+  if (d === shape.length) return !Array.isArray(data);
+  return Array.isArray(data) && data.length === shape[d] && data.every((v) => isRegular(v, shape, d + 1));
+}
+
 /**
  * A tensor from host data: a flat array / Float32Array with an explicit
  * shape, or nested arrays whose shape is inferred (and checked to be regular).
@@ -53,7 +59,7 @@ export function tensor(data: NestedArray | Float32Array | ArrayLike<number>, sha
   } else if (Array.isArray(data) && data.some((d) => Array.isArray(d))) {
     s = inferShape(data);
     const values = (data as unknown[]).flat(Infinity) as unknown[];
-    if (values.length !== sizeOf(s) || values.some((v) => typeof v !== 'number')) {
+    if (!isRegular(data, s, 0) || values.length !== sizeOf(s) || values.some((v) => typeof v !== 'number')) {
       throw new Error(`tensor: nested array is ragged or holds non-numbers (inferred shape ${fmt(s)}, got ${values.length} values)`);
     }
     flat = Float32Array.from(values as number[]);

@@ -1,7 +1,7 @@
 /** Matrix product with batch dimensions, as torch.matmul for rank >= 2 operands. */
 import { matmul as matmulKernel, rt } from '@stripes/kernels';
 import { record } from '../autograd.ts';
-import { fmt, sameShape, sizeOf } from '../shape.ts';
+import { broadcastShapes, fmt, sizeOf } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { sumToShape } from './reduce.ts';
 
@@ -12,10 +12,18 @@ function product(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   if (Ka !== Kb) throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${Ka} vs ${Kb})`);
-  let batch: readonly number[];
-  if (batchA.length === 0 || sizeOf(batchA) === 1) batch = batchB.length > batchA.length ? batchB : batchA;
-  else if (batchB.length === 0 || sizeOf(batchB) === 1 || sameShape(batchA, batchB)) batch = batchA;
-  else throw new Error(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} must match, or one side must have none`);
+  // A side with one batch matrix broadcasts; otherwise both must hold the same
+  // batches, laid out alike (equal up to leading 1s).
+  let batch: readonly number[] | null = null;
+  try {
+    batch = broadcastShapes('matmul', batchA, batchB);
+  } catch {
+    batch = null;
+  }
+  const nb = batch ? sizeOf(batch) : -1;
+  if (!batch || (sizeOf(batchA) !== 1 && sizeOf(batchA) !== nb) || (sizeOf(batchB) !== 1 && sizeOf(batchB) !== nb)) {
+    throw new Error(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} must match, or one side must have none`);
+  }
   const c = Tensor.empty([...batch, M, N]);
   matmulKernel(rt(), a.buffer, b.buffer, c.buffer, {
     batch: sizeOf(batch), M, N, K: Ka, transA, transB,

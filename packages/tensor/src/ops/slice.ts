@@ -1,6 +1,7 @@
 /** Contiguous ranges along one axis, and concatenation: each is the other's gradient. */
 import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
 import { record } from '../autograd.ts';
+import { tidy } from '../scope.ts';
 import { fmt, normalizeAxis } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { zeros } from './creation.ts';
@@ -62,5 +63,6 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new Error('stack: needs at least one tensor');
   const rank = tensors[0].rank + 1;
   const a = normalizeAxis('stack', axis, rank, [...tensors[0].shape, 1]);
-  return concat(tensors.map((t) => t.reshape([...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a);
+  // tidy frees the reshaped views, which would otherwise hold the inputs' storage.
+  return tidy(() => concat(tensors.map((t) => t.reshape([...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a));
 }
