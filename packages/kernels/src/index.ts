@@ -9,3 +9,7 @@ export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } fro
 export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
 export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
+export { convTiles, convOutSize, type ConvGeometry, type ConvTiles } from './ops/convTiles.ts';
+export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
+export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
+export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';

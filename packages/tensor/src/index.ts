@@ -25,3 +25,5 @@ export async function ready(): Promise<DeviceInfo> {
 export function memory(): MemoryStats {
   return rt().memory();
 }
+export { conv2d, type Conv2dOptions } from './ops/conv2d.ts';
+export { convTranspose2d, type ConvTranspose2dOptions } from './ops/convTranspose2d.ts';

@@ -1,0 +1,95 @@
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d) over
+ * NCHW inputs and OIHW weights with stride and zero padding. The three
+ * kernels it uses (forward, input gradient, weight gradient) are shared with
+ * conv_transpose2d, which swaps the roles of the first two.
+ */
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry } from '@stripes/kernels';
+import { record } from '../autograd.ts';
+import { fmt } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { sum } from './reduce.ts';
+
+export interface Conv2dOptions {
+  /** Step between output pixels: one number for both axes, or [sH, sW]. Default 1. */
+  stride?: number | readonly [number, number];
+  /** Zeros added on each side: one number for both axes, or [pH, pW]. Default 0. */
+  padding?: number | readonly [number, number];
+}
+
+/** @internal A [height, width] pair from a number or pair, checked against `min`. */
+export function pair(op: string, name: string, v: number | readonly [number, number], min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!(Array.isArray(v) ? v.length === 2 : typeof v === 'number') || p.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new Error(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+/**
+ * @internal Checks a conv op's operands: ranks, the input's channels against
+ * the weight's axis `wInAxis` (laid out as `wLayout`), and the bias length.
+ */
+export function checkOperands(op: string, x: Tensor, w: Tensor, b: Tensor | null | undefined, wLayout: string, wInAxis: number, biasLen: number): void {
+  x.assertAlive(op);
+  w.assertAlive(op);
+  b?.assertAlive(op);
+  if (x.rank !== 4) throw new Error(`${op}: input must be 4-D [N, C, H, W], got ${fmt(x.shape)}`);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be 4-D ${wLayout}, got ${fmt(w.shape)}`);
+  if (x.shape[1] !== w.shape[wInAxis]) {
+    throw new Error(`${op}: input ${fmt(x.shape)} has ${x.shape[1]} channels but weight ${fmt(w.shape)} ${wLayout} expects ${w.shape[wInAxis]}`);
+  }
+  if (b && (b.rank !== 1 || b.shape[0] !== biasLen)) {
+    throw new Error(`${op}: bias must have shape [${biasLen}] for weight ${fmt(w.shape)}, got ${fmt(b.shape)}`);
+  }
+}
+
+/** @internal y [N, K, Ho, Wo] = conv(x, w) + b for the geometry `g`; no graph. */
+export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+  const y = Tensor.empty([g.N, g.K, g.Ho, g.Wo]);
+  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g);
+  return y;
+}
+
+/** @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C]; no graph. */
+export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+  const gx = Tensor.empty([g.N, g.C, g.H, g.W]);
+  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g);
+  return gx;
+}
+
+/** @internal gw [K, C, kH, kW] of the convolution `g`; no graph. */
+export function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
+  const gw = Tensor.empty([g.K, g.C, g.kH, g.kW]);
+  conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g);
+  return gw;
+}
+
+/**
+ * conv2d(x [N, C, H, W], w [K, C, kH, kW], b [K]?) -> [N, K, Ho, Wo] with
+ * Ho = floor((H + 2 pH - kH) / sH) + 1 (likewise Wo).
+ */
+export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkOperands(op, x, w, b, '[out, in, kH, kW]', 1, w.shape[0]);
+  const [sH, sW] = pair(op, 'stride', options.stride ?? 1, 1);
+  const [pH, pW] = pair(op, 'padding', options.padding ?? 0, 0);
+  const [N, C, H, W] = x.shape;
+  const [K, , kH, kW] = w.shape;
+  const Ho = convOutSize(H, kH, sH, pH);
+  const Wo = convOutSize(W, kW, sW, pW);
+  if (Ho < 1 || Wo < 1 || N < 1 || K < 1 || C < 1) {
+    throw new Error(
+      `${op}: input ${fmt(x.shape)} with weight ${fmt(w.shape)}, stride [${sH}, ${sW}], padding [${pH}, ${pW}] gives an empty output ${fmt([N, K, Ho, Wo])}`,
+    );
+  }
+  const g: ConvGeometry = { N, C, H, W, K, Ho, Wo, kH, kW, sH, sW, pH, pW };
+  const y = convForward(x, w, b ?? null, g);
+  const inputs = b ? [x, w, b] : [x, w];
+  record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
+    x.requiresGrad ? convInputGrad(gy, ws, null, g) : null,
+    w.requiresGrad ? convWeightGrad(xs, gy, g) : null,
+    b?.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+  ]);
+  return y;
+}

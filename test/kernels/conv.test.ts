@@ -1,0 +1,116 @@
+// The three conv kernels against plain f64 loops, on awkward shapes and with
+// every tile configuration (the adapter's own and the other one).
+import { describe, it } from 'vitest';
+import {
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, rt,
+  type ConvGeometry, type ConvTiles, type DeviceBuffer,
+} from '@stripes/kernels';
+import { Rng } from '@stripes/tensor';
+import { expectClose } from '../helpers/golden.ts';
+
+type Case = [N: number, C: number, K: number, H: number, W: number, k: number, s: number | [number, number], p: number | [number, number]];
+const cases: Case[] = [
+  [1, 3, 5, 7, 9, 1, 1, 0],
+  [3, 5, 6, 11, 10, 3, 2, 1],
+  [1, 6, 9, 13, 13, 4, 2, 1],
+  [1, 3, 4, 15, 17, 7, 1, 3],
+  [3, 4, 3, 9, 11, 7, 1, 2],
+  [1, 5, 3, 8, 8, 4, 1, 2],
+  [3, 6, 10, 7, 7, 3, 2, 0],
+  [1, 9, 7, 12, 9, 3, 1, 1],
+  [1, 1, 1, 5, 5, 3, 2, 3],
+  [3, 5, 6, 9, 9, 1, 2, 0],
+  [1, 7, 5, 10, 13, 3, [1, 2], [0, 2]],
+  [1, 2, 3, 13, 11, 5, 3, 1],
+  [1, 17, 12, 6, 5, 3, 1, 1],
+  // Enough rows (N * Ho) that the weight gradient splits its reduction.
+  [3, 2, 3, 40, 12, 3, 1, 1],
+  [1, 3, 2, 64, 20, 4, 2, 1],
+];
+
+function geometry([N, C, K, H, W, k, s, p]: Case): ConvGeometry {
+  const [sH, sW] = typeof s === 'number' ? [s, s] : s;
+  const [pH, pW] = typeof p === 'number' ? [p, p] : p;
+  return { N, C, H, W, K, kH: k, kW: k, sH, sW, pH, pW, Ho: convOutSize(H, k, sH, pH), Wo: convOutSize(W, k, sW, pW) };
+}
+
+/** Calls f with the x, w and y indices of every in-bounds term of the convolution. */
+function eachTerm(g: ConvGeometry, f: (xi: number, wi: number, yi: number) => void): void {
+  for (let n = 0; n < g.N; n++)
+    for (let k = 0; k < g.K; k++)
+      for (let oh = 0; oh < g.Ho; oh++)
+        for (let ow = 0; ow < g.Wo; ow++)
+          for (let c = 0; c < g.C; c++)
+            for (let kh = 0; kh < g.kH; kh++) {
+              const ih = oh * g.sH - g.pH + kh;
+              if (ih < 0 || ih >= g.H) continue;
+              for (let kw = 0; kw < g.kW; kw++) {
+                const iw = ow * g.sW - g.pW + kw;
+                if (iw < 0 || iw >= g.W) continue;
+                f(((n * g.C + c) * g.H + ih) * g.W + iw, ((k * g.C + c) * g.kH + kh) * g.kW + kw, ((n * g.K + k) * g.Ho + oh) * g.Wo + ow);
+              }
+            }
+}
+
+function random(n: number, rng: Rng): Float32Array {
+  return rng.fillNormal(new Float32Array(n));
+}
+
+function upload(data: Float32Array): DeviceBuffer {
+  const b = rt().alloc(Math.max(4, data.byteLength));
+  rt().write(b, data);
+  return b;
+}
+
+async function download(b: DeviceBuffer, n: number): Promise<Float32Array> {
+  return new Float32Array(await rt().read(b, 0, n * 4));
+}
+
+// Both classes of adapter's configuration run here, whichever adapter this is.
+const configs: Array<[string, ConvTiles]> = [
+  ['software tiles', convTiles({ architecture: 'software', description: 'llvmpipe', name: 'llvmpipe' })],
+  ['gpu tiles', convTiles({ architecture: 'ampere', description: 'NVIDIA', name: 'NVIDIA' })],
+];
+
+describe.each(configs)('conv kernels, %s', (_, t) => {
+  it.each(cases.map((c) => [JSON.stringify(c), c] as const))('%s', async (_name, c) => {
+    const g = geometry(c);
+    const rng = new Rng(11);
+    const nx = g.N * g.C * g.H * g.W;
+    const nw = g.K * g.C * g.kH * g.kW;
+    const ny = g.N * g.K * g.Ho * g.Wo;
+    const x = random(nx, rng);
+    const w = random(nw, rng);
+    const b = random(g.K, rng);
+    const gy = random(ny, rng);
+
+    const y = new Float64Array(ny);
+    const gx = new Float64Array(nx);
+    const gw = new Float64Array(nw);
+    eachTerm(g, (xi, wi, yi) => {
+      y[yi] += x[xi] * w[wi];
+      gx[xi] += w[wi] * gy[yi];
+      gw[wi] += gy[yi] * x[xi];
+    });
+    for (let i = 0; i < ny; i++) y[i] += b[Math.floor(i / (g.Ho * g.Wo)) % g.K];
+
+    const bufs = [x, w, b, gy].map(upload);
+    const [xb, wb, bb, gyb] = bufs;
+    const out = [ny, nx, nx, nw].map((n) => rt().alloc(n * 4));
+    conv2dForward(rt(), xb, wb, bb, out[0], g, t);
+    conv2dInputGrad(rt(), gyb, wb, null, out[1], g, t);
+    // With a bias the input-gradient kernel is conv_transpose2d's forward: same sums plus bias[c].
+    const biasC = random(g.C, rng);
+    const bc = upload(biasC);
+    conv2dInputGrad(rt(), gyb, wb, bc, out[2], g, t);
+    conv2dWeightGrad(rt(), xb, gyb, out[3], g, t);
+    const [ry, rgx, rgxb, rgw] = await Promise.all([download(out[0], ny), download(out[1], nx), download(out[2], nx), download(out[3], nw)]);
+    const gxb = Float32Array.from(gx, (v, i) => v + biasC[Math.floor(i / (g.H * g.W)) % g.C]);
+    const f32 = (a: Float64Array) => Float32Array.from(a);
+    expectClose(ry, f32(y), { rtol: 2e-5 }, 'forward', [g.N, g.K, g.Ho, g.Wo]);
+    expectClose(rgx, f32(gx), { rtol: 2e-5 }, 'input grad', [g.N, g.C, g.H, g.W]);
+    expectClose(rgxb, gxb, { rtol: 2e-5 }, 'input grad + bias', [g.N, g.C, g.H, g.W]);
+    expectClose(rgw, f32(gw), { rtol: 2e-5 }, 'weight grad', [g.K, g.C, g.kH, g.kW]);
+    for (const buf of [...bufs, ...out, bc]) rt().release(buf);
+  });
+});
