@@ -1,0 +1,246 @@
+/**
+ * The CycleGAN model and its training step, in the reference's order
+ * (models/cycle_gan_model.py): forward both cycles; a generator step on
+ * identity + GAN + cycle losses with the discriminators frozen; then both
+ * discriminator steps on detached fakes drawn from the image pools.
+ */
+import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
+import { keep, noGrad, Rng, tidy, zeros, type Tensor } from '@stripes/tensor';
+import { ganLoss, l1, type GanMode } from './losses.ts';
+import { ImagePool, type ImagePoolJson } from './imagePool.ts';
+import { initWeights, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
+
+export interface CycleGANOptions {
+  inputNc?: number;
+  outputNc?: number;
+  ngf?: number;
+  ndf?: number;
+  /** Residual blocks in each generator (`--netG resnet_9blocks` = 9, `resnet_6blocks` = 6). */
+  nBlocks?: number;
+  /** Discriminator conv layers (`--n_layers_D`). */
+  nLayersD?: number;
+  dropout?: boolean;
+  ganMode?: GanMode;
+  lambdaA?: number;
+  lambdaB?: number;
+  lambdaIdentity?: number;
+  poolSize?: number;
+  lr?: number;
+  beta1?: number;
+  /** Epochs at the initial lr, then epochs of linear decay to zero. */
+  nEpochs?: number;
+  nEpochsDecay?: number;
+  epochCount?: number;
+  initGain?: number;
+  /** Seeds weight init, dropout and the image pools. */
+  seed?: number;
+}
+
+export type ResolvedCycleGANOptions = Required<CycleGANOptions>;
+
+export const CYCLEGAN_DEFAULTS: ResolvedCycleGANOptions = {
+  inputNc: 3, outputNc: 3, ngf: 64, ndf: 64, nBlocks: 9, nLayersD: 3, dropout: false, ganMode: 'lsgan',
+  lambdaA: 10, lambdaB: 10, lambdaIdentity: 0.5, poolSize: 50, lr: 2e-4, beta1: 0.5,
+  nEpochs: 100, nEpochsDecay: 100, epochCount: 1, initGain: 0.02, seed: 0,
+};
+
+/** Loss values of one step, as the reference names them. */
+export interface CycleGANLosses {
+  D_A: number; G_A: number; cycle_A: number; idt_A: number;
+  D_B: number; G_B: number; cycle_B: number; idt_B: number;
+}
+export const LOSS_NAMES: ReadonlyArray<keyof CycleGANLosses> = ['D_A', 'G_A', 'cycle_A', 'idt_A', 'D_B', 'G_B', 'cycle_B', 'idt_B'];
+
+/** Images of one step, for sample grids. */
+export interface CycleGANVisuals {
+  realA: Tensor; fakeB: Tensor; recA: Tensor;
+  realB: Tensor; fakeA: Tensor; recB: Tensor;
+}
+
+/** The JSON half of the training state; weights, Adam moments and pooled images are tensors (`stateTensors`). */
+export interface CycleGANTrainingState {
+  optimizerG: OptimizerStateSource['json'];
+  optimizerD: OptimizerStateSource['json'];
+  schedulerG: SchedulerState;
+  schedulerD: SchedulerState;
+  poolA: ImagePoolJson;
+  poolB: ImagePoolJson;
+  dropoutRng: ReturnType<Rng['getState']>;
+}
+
+export class CycleGAN {
+  readonly options: ResolvedCycleGANOptions;
+  readonly netG_A: ResnetGenerator;
+  readonly netG_B: ResnetGenerator;
+  readonly netD_A: NLayerDiscriminator;
+  readonly netD_B: NLayerDiscriminator;
+  readonly optimizerG: Adam;
+  readonly optimizerD: Adam;
+  readonly schedulerG: LinearDecayLR;
+  readonly schedulerD: LinearDecayLR;
+  /** History of generated A images (for D_B) and B images (for D_A). */
+  readonly fakeAPool: ImagePool;
+  readonly fakeBPool: ImagePool;
+  private readonly dropoutRng: Rng;
+
+  constructor(options: CycleGANOptions = {}) {
+    const o = (this.options = { ...CYCLEGAN_DEFAULTS, ...definedOnly(options) });
+    const initRng = new Rng(o.seed);
+    this.dropoutRng = new Rng(o.seed + 1);
+    const gen = (inputNc: number, outputNc: number) =>
+      new ResnetGenerator({ inputNc, outputNc, ngf: o.ngf, nBlocks: o.nBlocks, dropout: o.dropout, rng: this.dropoutRng });
+    this.netG_A = gen(o.inputNc, o.outputNc);
+    this.netG_B = gen(o.outputNc, o.inputNc);
+    this.netD_A = new NLayerDiscriminator({ inputNc: o.outputNc, ndf: o.ndf, nLayers: o.nLayersD });
+    this.netD_B = new NLayerDiscriminator({ inputNc: o.inputNc, ndf: o.ndf, nLayers: o.nLayersD });
+    for (const net of this.networks()) initWeights(net, { gain: o.initGain, rng: initRng });
+    const adam = (nets: AnyModule[]) => new Adam(nets.flatMap((n) => n.parameters()), { lr: o.lr, betas: [o.beta1, 0.999] });
+    this.optimizerG = adam([this.netG_A, this.netG_B]);
+    this.optimizerD = adam([this.netD_A, this.netD_B]);
+    const decay = { nEpochs: o.nEpochs, nEpochsDecay: o.nEpochsDecay, epochCount: o.epochCount };
+    this.schedulerG = new LinearDecayLR(this.optimizerG, decay);
+    this.schedulerD = new LinearDecayLR(this.optimizerD, decay);
+    this.fakeAPool = new ImagePool(o.poolSize, new Rng(o.seed + 2));
+    this.fakeBPool = new ImagePool(o.poolSize, new Rng(o.seed + 3));
+  }
+
+  networks(): [ResnetGenerator, ResnetGenerator, NLayerDiscriminator, NLayerDiscriminator] {
+    return [this.netG_A, this.netG_B, this.netD_A, this.netD_B];
+  }
+
+  /** The networks under the reference's checkpoint names. */
+  namedNetworks(): Record<'G_A' | 'G_B' | 'D_A' | 'D_B', AnyModule> {
+    return { G_A: this.netG_A, G_B: this.netG_B, D_A: this.netD_A, D_B: this.netD_B };
+  }
+
+  /**
+   * One training iteration on a batch of A and B images [N, C, H, W].
+   * Returns the loss tensors (scalars, kept: dispose them or read with
+   * `readLosses`) and, when `withVisuals`, the six images (kept too).
+   */
+  optimizeParameters(realA: Tensor, realB: Tensor, withVisuals = false): { losses: Record<keyof CycleGANLosses, Tensor>; visuals: CycleGANVisuals | null } {
+    const o = this.options;
+    return tidy(() => {
+      const fakeB = this.netG_A.call(realA);
+      const recA = this.netG_B.call(fakeB);
+      const fakeA = this.netG_B.call(realB);
+      const recB = this.netG_A.call(fakeA);
+
+      // Generators, with the discriminators frozen: gradients pass through them but do not accumulate.
+      this.netD_A.requireGrad(false);
+      this.netD_B.requireGrad(false);
+      this.optimizerG.zeroGrad();
+      let idt_A: Tensor;
+      let idt_B: Tensor;
+      if (o.lambdaIdentity > 0) {
+        idt_A = l1(this.netG_A.call(realB), realB).mul(o.lambdaB * o.lambdaIdentity);
+        idt_B = l1(this.netG_B.call(realA), realA).mul(o.lambdaA * o.lambdaIdentity);
+      } else {
+        idt_A = zeros([]);
+        idt_B = zeros([]);
+      }
+      const G_A = ganLoss(this.netD_A.call(fakeB), true, o.ganMode);
+      const G_B = ganLoss(this.netD_B.call(fakeA), true, o.ganMode);
+      const cycle_A = l1(recA, realA).mul(o.lambdaA);
+      const cycle_B = l1(recB, realB).mul(o.lambdaB);
+      const lossG = G_A.add(G_B).add(cycle_A).add(cycle_B).add(idt_A).add(idt_B);
+      lossG.backward();
+      this.optimizerG.step();
+
+      // Discriminators, on detached fakes from the pools.
+      this.netD_A.requireGrad(true);
+      this.netD_B.requireGrad(true);
+      this.optimizerD.zeroGrad();
+      const D_A = this.discriminatorLoss(this.netD_A, realB, this.fakeBPool.query(fakeB));
+      D_A.backward();
+      const D_B = this.discriminatorLoss(this.netD_B, realA, this.fakeAPool.query(fakeA));
+      D_B.backward();
+      this.optimizerD.step();
+
+      const detach = (t: Tensor) => keep(t.detach());
+      const losses = { D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B };
+      return {
+        losses: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, detach(v)])) as Record<keyof CycleGANLosses, Tensor>,
+        visuals: withVisuals ? { realA: detach(realA), fakeB: detach(fakeB), recA: detach(recA), realB: detach(realB), fakeA: detach(fakeA), recB: detach(recB) } : null,
+      };
+    });
+  }
+
+  /** 0.5 * (loss(D(real), real) + loss(D(fake), fake)), as the reference's backward_D_basic. */
+  private discriminatorLoss(netD: NLayerDiscriminator, real: Tensor, fake: Tensor): Tensor {
+    const lossReal = ganLoss(netD.call(real), true, this.options.ganMode);
+    const lossFake = ganLoss(netD.call(fake.detach()), false, this.options.ganMode);
+    return lossReal.add(lossFake).mul(0.5);
+  }
+
+  /** Advances both learning-rate schedules by one epoch (the reference's update_learning_rate). */
+  updateLearningRate(): number {
+    this.schedulerG.step();
+    this.schedulerD.step();
+    return this.optimizerG.paramGroups[0].lr;
+  }
+
+  /** Translates A to B (or B to A) without recording a graph. */
+  translate(images: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
+    return noGrad(() => (direction === 'AtoB' ? this.netG_A : this.netG_B).call(images));
+  }
+
+  /** Tensors of the full training state, by checkpoint name. Live tensors: read before the next step. */
+  stateTensors(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [net, module] of Object.entries(this.namedNetworks())) {
+      for (const [name, t] of Object.entries(module.stateDict())) out[`net_${net}.${name}`] = t;
+    }
+    for (const [opt, optimizer] of [['optimizer_G', this.optimizerG], ['optimizer_D', this.optimizerD]] as const) {
+      for (const [name, t] of Object.entries(optimizer.stateDict().tensors)) out[`${opt}.${name}`] = t;
+    }
+    this.fakeAPool.stateTensors().forEach((t, i) => (out[`pool_fakeA.${i}`] = t));
+    this.fakeBPool.stateTensors().forEach((t, i) => (out[`pool_fakeB.${i}`] = t));
+    return out;
+  }
+
+  trainingState(): CycleGANTrainingState {
+    return {
+      optimizerG: this.optimizerG.stateDict().json,
+      optimizerD: this.optimizerD.stateDict().json,
+      schedulerG: this.schedulerG.stateDict(),
+      schedulerD: this.schedulerD.stateDict(),
+      poolA: this.fakeAPool.stateJson(),
+      poolB: this.fakeBPool.stateJson(),
+      dropoutRng: this.dropoutRng.getState(),
+    };
+  }
+
+  /** Restores weights (and, given `training`, optimizers, schedules, pools and RNG) from checkpoint tensors. */
+  loadState(tensors: Record<string, TensorEntry>, training?: CycleGANTrainingState): void {
+    const pick = (prefix: string) =>
+      Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    for (const [net, module] of Object.entries(this.namedNetworks())) module.loadStateDict(pick(`net_${net}.`));
+    if (!training) return;
+    this.optimizerG.loadStateDict({ tensors: pick('optimizer_G.'), json: training.optimizerG });
+    this.optimizerD.loadStateDict({ tensors: pick('optimizer_D.'), json: training.optimizerD });
+    this.schedulerG.loadStateDict(training.schedulerG);
+    this.schedulerD.loadStateDict(training.schedulerD);
+    const pool = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => tensors[`${prefix}${i}`]);
+    this.fakeAPool.loadState(pool('pool_fakeA.', training.poolA.size), training.poolA);
+    this.fakeBPool.loadState(pool('pool_fakeB.', training.poolB.size), training.poolB);
+    this.dropoutRng.setState(training.dropoutRng);
+  }
+
+  dispose(): void {
+    for (const n of this.networks()) n.dispose();
+    this.fakeAPool.dispose();
+    this.fakeBPool.dispose();
+  }
+}
+
+/** Reads every loss of a step back at once and disposes the tensors. */
+export async function readLosses(losses: Record<keyof CycleGANLosses, Tensor>): Promise<CycleGANLosses> {
+  const values = await Promise.all(LOSS_NAMES.map((k) => losses[k].item()));
+  for (const k of LOSS_NAMES) losses[k].dispose();
+  return Object.fromEntries(LOSS_NAMES.map((k, i) => [k, values[i]])) as unknown as CycleGANLosses;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
