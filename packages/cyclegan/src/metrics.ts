@@ -22,10 +22,10 @@
  * |H| alone would reward any high-frequency texture: random black/white
  * pixels have a larger |H| (about 0.39) than a zebra coat (0.28). Their
  * gradients point every way, so c^2 is small, and on the demo data they move
- * the score about 7% of the way from plain to zebra coats, while a zebra coat
+ * the score about 6% of the way from plain to zebra coats, while a zebra coat
  * on the same scenes moves it about 100%. A checkerboard has no central
  * difference at all and scores 0. Measured at 32 px: plain coats about
- * 0.004, zebra coats about 0.07 (test/cyclegan/metrics.test.ts).
+ * 0.003, zebra coats about 0.08 (test/cyclegan/metrics.test.ts).
  *
  * Shape preservation: segment the translated image as the pixels whose RGB
  * differs from the scene's known clean background by a Euclidean distance
