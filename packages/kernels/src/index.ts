@@ -13,3 +13,5 @@ export { convTiles, convOutSize, type ConvGeometry, type ConvTiles } from './ops
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
+export { adam, adamKernel, type AdamStepScalars } from './ops/adam.ts';
+export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';

@@ -1,0 +1,36 @@
+/**
+ * Overwriting an existing tensor's values in place: how parameters get their
+ * initial or loaded values and optimizer state gets restored, without new
+ * tensors (so references held by layers and optimizers stay valid).
+ */
+import { rt } from '@stripes/kernels';
+import { Tensor } from '@stripes/tensor';
+import type { TensorEntry } from './safetensors.ts';
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Copies `source` (a tensor, or host values with a shape) into `target`,
+ * whose shape it must have. GPU sources copy on the device, in order with
+ * queued work.
+ */
+export function assign(target: Tensor, source: Tensor | TensorEntry): void {
+  if (!sameShape(target.shape, source.shape)) {
+    throw new Error(`assign: source of shape [${source.shape.join(', ')}] does not match the target's shape [${target.shape.join(', ')}]`);
+  }
+  if (target.size === 0) return;
+  const runtime = rt();
+  if (source instanceof Tensor) {
+    runtime.copy(source.buffer, 0, target.buffer, 0, target.size * 4);
+  } else {
+    if (source.data.length !== target.size) {
+      throw new Error(`assign: host data holds ${source.data.length} values for shape [${source.shape.join(', ')}]`);
+    }
+    // queue.writeBuffer runs ahead of commands encoded but not yet submitted,
+    // which may still read (or, for an optimizer step, write) the old values.
+    runtime.flush();
+    runtime.write(target.buffer, source.data);
+  }
+}

@@ -1,0 +1,118 @@
+/** Conv2d and ConvTranspose2d with PyTorch's arguments, parameter names, shapes and default init. */
+import { conv2d, convTranspose2d, zeros, type Rng, type Tensor } from '@stripes/tensor';
+import { calculateFans, kaimingUniform, uniform } from '../init.ts';
+import { Module } from '../module.ts';
+
+/** One number for both axes, or [height, width]. */
+export type Size2 = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  /** Default 1. */
+  stride?: Size2;
+  /** Zeros added on each side; default 0. */
+  padding?: Size2;
+  /** Learn an additive bias per output channel; default true. */
+  bias?: boolean;
+  /** Generator for the default init; defaults to the global one (`manualSeed`). */
+  rng?: Rng;
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  /** Extra rows/columns at the bottom/right of the output, < stride; default 0. */
+  outputPadding?: Size2;
+}
+
+/** [h, w] from a number or pair, each an integer >= min. */
+function pair(layer: string, name: string, v: Size2, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if ((typeof v !== 'number' && v.length !== 2) || p.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new Error(`${layer}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+function checkChannels(layer: string, inChannels: number, outChannels: number): void {
+  for (const [name, c] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
+    if (!Number.isInteger(c) || c < 1) throw new Error(`${layer}: ${name} must be a positive integer, got ${c}`);
+  }
+}
+
+/**
+ * PyTorch's default conv init (`_ConvNd.reset_parameters`): weight
+ * kaiming_uniform(a = sqrt(5)), i.e. U(+-1/sqrt(fanIn)), and bias U(+-1/sqrt(fanIn)),
+ * where fanIn comes from the weight's dims 1.. (so ConvTranspose2d uses Cout*kH*kW).
+ */
+function resetConvParameters(weight: Tensor, bias: Tensor | null, rng: Rng | undefined): void {
+  kaimingUniform(weight, { a: Math.sqrt(5), rng });
+  if (bias) {
+    const bound = 1 / Math.sqrt(calculateFans(weight.shape).fanIn);
+    uniform(bias, -bound, bound, { rng });
+  }
+}
+
+/** 2-D convolution over NCHW input; weight [outChannels, inChannels, kH, kW], bias [outChannels]. */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    options: Conv2dOptions = {},
+  ) {
+    super();
+    checkChannels('Conv2d', inChannels, outChannels);
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('Conv2d', 'stride', options.stride ?? 1, 1);
+    this.padding = pair('Conv2d', 'padding', options.padding ?? 0, 0);
+    this.weight = this.registerParameter('weight', zeros([outChannels, inChannels, ...this.kernelSize]));
+    this.bias = options.bias ?? true ? this.registerParameter('bias', zeros([outChannels])) : null;
+    resetConvParameters(this.weight, this.bias, options.rng);
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+  }
+}
+
+/**
+ * Transposed 2-D convolution (the gradient of Conv2d with respect to its
+ * input); weight [inChannels, outChannels, kH, kW], bias [outChannels].
+ * Output size: (H - 1) * stride - 2 * padding + kernelSize + outputPadding.
+ */
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly outputPadding: [number, number];
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    options: ConvTranspose2dOptions = {},
+  ) {
+    super();
+    checkChannels('ConvTranspose2d', inChannels, outChannels);
+    this.kernelSize = pair('ConvTranspose2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('ConvTranspose2d', 'stride', options.stride ?? 1, 1);
+    this.padding = pair('ConvTranspose2d', 'padding', options.padding ?? 0, 0);
+    this.outputPadding = pair('ConvTranspose2d', 'outputPadding', options.outputPadding ?? 0, 0);
+    if (this.outputPadding.some((o, i) => o >= this.stride[i])) {
+      throw new Error(`ConvTranspose2d: outputPadding [${this.outputPadding.join(', ')}] must be smaller than stride [${this.stride.join(', ')}]`);
+    }
+    this.weight = this.registerParameter('weight', zeros([inChannels, outChannels, ...this.kernelSize]));
+    this.bias = options.bias ?? true ? this.registerParameter('bias', zeros([outChannels])) : null;
+    resetConvParameters(this.weight, this.bias, options.rng);
+  }
+
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding });
+  }
+}

@@ -1,0 +1,53 @@
+/** Stochastic gradient descent with momentum, as torch.optim.SGD. */
+import { rt, sgd } from '@stripes/kernels';
+import type { Tensor } from '@stripes/tensor';
+import { Optimizer, type OptimizerParams, type ParamState } from './optimizer.ts';
+
+export type SgdOptions = {
+  lr: number;
+  /** Default 0 (plain SGD, no state). */
+  momentum: number;
+  /** Scales the gradient's share of the velocity by (1 - dampening) after the first step; default 0. */
+  dampening: number;
+  /** L2 penalty: weightDecay * param is added to the gradient; default 0. */
+  weightDecay: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening 0); default false. */
+  nesterov: boolean;
+};
+
+/**
+ * Per step, with d = g + weightDecay * param:
+ *   buf = d on the first step, then momentum * buf + (1 - dampening) * d;
+ *   param -= lr * (nesterov ? d + momentum * buf : buf)   (with momentum 0: lr * d).
+ * State per parameter when momentum > 0: `momentum_buffer`.
+ */
+export class SGD extends Optimizer<SgdOptions> {
+  constructor(params: OptimizerParams<SgdOptions>, options: Partial<SgdOptions> & { lr: number }) {
+    super(params, { lr: options.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, options);
+  }
+
+  protected checkHyperparameters({ lr, momentum, dampening, weightDecay, nesterov }: SgdOptions): void {
+    if (!(lr >= 0)) throw new Error(`SGD: invalid lr ${lr} (must be >= 0)`);
+    if (!(momentum >= 0)) throw new Error(`SGD: invalid momentum ${momentum} (must be >= 0)`);
+    if (!(weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${weightDecay} (must be >= 0)`);
+    if (!Number.isFinite(dampening)) throw new Error(`SGD: invalid dampening ${dampening}`);
+    if (nesterov && (momentum <= 0 || dampening !== 0)) throw new Error('SGD: nesterov momentum needs momentum > 0 and dampening 0');
+  }
+
+  protected stateBufferNames(h: SgdOptions): readonly string[] {
+    return h.momentum === 0 ? [] : ['momentum_buffer'];
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, h: SgdOptions, state: ParamState): void {
+    const scalars = { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay, nesterov: h.nesterov };
+    if (h.momentum === 0) {
+      // No state to keep: the kernel's velocity slot gets a pooled scratch buffer.
+      const scratch = rt().alloc(param.size * 4, 'sgd scratch');
+      sgd(rt(), param.buffer, grad.buffer, scratch, param.size, { ...scalars, fresh: true });
+      rt().release(scratch);
+      return;
+    }
+    const fresh = !state.buffers.has('momentum_buffer');
+    sgd(rt(), param.buffer, grad.buffer, this.stateBuffer(state, 'momentum_buffer', param).buffer, param.size, { ...scalars, fresh });
+  }
+}

@@ -1,0 +1,217 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keep, memory, tensor, type Tensor } from '@stripes/tensor';
+import { Adam, loadCheckpoint, SGD, saveCheckpoint, type Optimizer, type OptimizerStateJson } from '@stripes/nn';
+import { expectClose, loadGolden } from '../helpers/golden.ts';
+
+const golden = loadGolden('optim');
+const scratch = mkdtempSync(join(tmpdir(), 'stripes-optim-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+type Case = { name: string; opts: Record<string, unknown> };
+const adamCases = golden.cases('adam') as Case[];
+const [sgdCase] = golden.cases('sgd') as Case[];
+const TOL = { rtol: 1e-5 };
+
+function paramNames(c: Case): string[] {
+  return c.opts.params as string[];
+}
+
+/** Fresh leaf parameters holding a case's initial values. */
+function initialParams(c: Case): Tensor[] {
+  return paramNames(c).map((p) => {
+    const { data, shape } = golden.get(`${c.name}.${p}.init`);
+    return keep(tensor(data, shape)).requireGrad();
+  });
+}
+
+function makeOptimizer(c: Case, params: Tensor[]): Optimizer<{ lr: number }> {
+  const o = c.opts as { lr: number; betas: [number, number]; eps: number; weight_decay: number; momentum: number; dampening: number; nesterov: boolean };
+  return c.opts.op === 'adam'
+    ? new Adam(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay })
+    : new SGD(params, { lr: o.lr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: o.weight_decay });
+}
+
+/** Sets the fixture's gradients for step t (as PyTorch's test did), steps, and checks the parameters. */
+async function stepAndCheck(c: Case, opt: Optimizer<{ lr: number }>, params: Tensor[], t: number): Promise<void> {
+  opt.zeroGrad();
+  paramNames(c).forEach((p, i) => {
+    const { data, shape } = golden.get(`${c.name}.${p}.grad.${t}`);
+    params[i].grad = keep(tensor(data, shape));
+  });
+  opt.step();
+  for (const [i, p] of paramNames(c).entries()) {
+    expectClose(await params[i].data(), golden.get(`${c.name}.${p}.step.${t}`).data, TOL, `${c.name} ${p} step ${t}`);
+  }
+}
+
+async function checkState(c: Case, opt: Optimizer<{ lr: number }>, buffers: string[]): Promise<void> {
+  const { tensors, json } = opt.stateDict();
+  for (const [i, p] of paramNames(c).entries()) {
+    expect(json.state[i].step).toBe(c.opts.steps);
+    for (const b of buffers) expectClose(await tensors[`state.${i}.${b}`].data(), golden.get(`${c.name}.${p}.${b}`).data, TOL, `${c.name} ${p} ${b}`);
+  }
+}
+
+function dispose(opt: Optimizer<{ lr: number }>, params: Tensor[]): void {
+  opt.dispose();
+  for (const p of params) p.dispose();
+}
+
+describe('optimizers vs PyTorch', () => {
+  it('has the fixture cases', () => {
+    expect(adamCases.map((c) => c.name)).toEqual(['adam', 'adam_wd', 'adam_default']);
+    expect(sgdCase.name).toBe('sgd_momentum');
+  });
+
+  for (const c of [...adamCases, sgdCase]) {
+    it(`${c.name}: 5 steps match torch.optim`, async () => {
+      const params = initialParams(c);
+      const opt = makeOptimizer(c, params);
+      for (let t = 1; t <= (c.opts.steps as number); t++) await stepAndCheck(c, opt, params, t);
+      await checkState(c, opt, c.opts.op === 'adam' ? ['exp_avg', 'exp_avg_sq'] : ['momentum_buffer']);
+      dispose(opt, params);
+    });
+  }
+
+  for (const c of [adamCases[0], sgdCase]) {
+    it(`${c.name}: a state dict saved after 3 steps, loaded into a new optimizer, continues identically`, async () => {
+      const params = initialParams(c);
+      const opt = makeOptimizer(c, params);
+      for (let t = 1; t <= 3; t++) await stepAndCheck(c, opt, params, t);
+      const path = join(scratch, `${c.name}.safetensors`);
+      const state = opt.stateDict();
+      const named = Object.fromEntries(params.map((p, i) => [`param.${i}`, p]));
+      await saveCheckpoint(path, { tensors: { ...named, ...state.tensors }, json: state.json });
+
+      const loaded = loadCheckpoint(path);
+      const resumedParams = params.map((_, i) => keep(tensor(loaded.tensors[`param.${i}`].data, loaded.tensors[`param.${i}`].shape)).requireGrad());
+      const resumed = makeOptimizer(c, resumedParams);
+      const stateTensors = Object.fromEntries(Object.entries(loaded.tensors).filter(([k]) => k.startsWith('state.')));
+      resumed.loadStateDict({ tensors: stateTensors, json: loaded.json as OptimizerStateJson });
+      expect(resumed.stateDict().json).toEqual(state.json);
+
+      for (let t = 4; t <= 5; t++) {
+        await stepAndCheck(c, opt, params, t);
+        await stepAndCheck(c, resumed, resumedParams, t);
+        for (const [i, p] of params.entries()) expect(await resumedParams[i].data(), `param ${i} step ${t}`).toEqual(await p.data());
+      }
+      dispose(opt, params);
+      dispose(resumed, resumedParams);
+    });
+  }
+});
+
+/** torch.optim.SGD's update in f64, for the branches the fixture does not cover. */
+function sgdReference(w: number[], grads: number[][], o: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }): number[] {
+  let buf: number[] = [];
+  w = [...w];
+  for (const [t, g] of grads.entries()) {
+    const d = g.map((gi, i) => gi + o.weightDecay * w[i]);
+    let step = d;
+    if (o.momentum !== 0) {
+      buf = t === 0 ? [...d] : buf.map((b, i) => o.momentum * b + (1 - o.dampening) * d[i]);
+      step = o.nesterov ? d.map((di, i) => di + o.momentum * buf[i]) : buf;
+    }
+    w = w.map((wi, i) => wi - o.lr * step[i]);
+  }
+  return w;
+}
+
+describe('optimizers', () => {
+  const w0 = [0.5, -1.25, 2, 0.1, -0.3, 0.75];
+  const grads = [0, 1, 2, 3].map((t) => w0.map((_, i) => Math.sin(1 + i * 0.7 + t * 1.3)));
+
+  for (const o of [
+    { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true },
+    { lr: 0.05, momentum: 0.8, dampening: 0.3, weightDecay: 0, nesterov: false },
+  ]) {
+    it(`SGD ${JSON.stringify(o)} matches the reference update`, async () => {
+      const p = keep(tensor(w0, [2, 3])).requireGrad();
+      const opt = new SGD([p], o);
+      for (const g of grads) {
+        opt.zeroGrad();
+        p.grad = keep(tensor(g, [2, 3]));
+        opt.step();
+      }
+      expectClose(await p.data(), Float32Array.from(sgdReference(w0, grads, o)), TOL, 'sgd');
+      expect(Object.keys(opt.stateDict().tensors)).toEqual(o.momentum ? ['state.0.momentum_buffer'] : []);
+      dispose(opt, [p]);
+    });
+  }
+
+  it('param groups: per-group hyperparameters, mutable lr, parameters without gradients skipped', async () => {
+    const a = keep(tensor([1, 2], [2])).requireGrad();
+    const b = keep(tensor([3, 4], [2])).requireGrad();
+    const c = keep(tensor([5], [1])).requireGrad();
+    const opt = new SGD([{ params: [a] }, { params: [b, c], lr: 0.5 }], { lr: 0.1 });
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual([0.1, 0.5]);
+    a.grad = keep(tensor([1, 1], [2]));
+    b.grad = keep(tensor([1, 1], [2]));
+    opt.step();
+    opt.paramGroups[0].lr = 1;
+    opt.step();
+    expectClose(await a.data(), Float32Array.of(1 - 1.1, 2 - 1.1), TOL, 'a');
+    expectClose(await b.data(), Float32Array.of(3 - 1, 4 - 1), TOL, 'b');
+    expect(await c.data()).toEqual(Float32Array.of(5));
+    expect(opt.stateDict().json.paramGroups.map((g) => [g.lr, g.params])).toEqual([[1, [0]], [0.5, [1, 2]]]);
+    expect(Object.keys(opt.stateDict().json.state)).toEqual(['0', '1']);
+    opt.zeroGrad();
+    expect(a.grad).toBeNull();
+    dispose(opt, [a, b, c]);
+  });
+
+  it('rejects bad hyperparameters and parameter lists', () => {
+    const p = keep(tensor([1], [1])).requireGrad();
+    expect(() => new Adam([p], { betas: [0.5, 1] })).toThrow(/Adam: invalid betas/);
+    expect(() => new Adam([p], { lr: -1 })).toThrow(/Adam: invalid lr -1/);
+    expect(() => new Adam([])).toThrow(/empty parameter list/);
+    expect(() => new Adam([{ params: [p] }, { params: [p] }])).toThrow(/more than once/);
+    expect(() => new SGD([p], { lr: 0.1, nesterov: true })).toThrow(/nesterov/);
+    expect(new Adam([p], { lr: undefined }).paramGroups[0].lr).toBe(1e-3);
+    p.dispose();
+  });
+
+  it('loadStateDict reports every problem at once and changes nothing', async () => {
+    const p = keep(tensor([1, 2, 3], [3])).requireGrad();
+    const q = keep(tensor([1, 2], [2])).requireGrad();
+    const opt = new Adam([p, q], { lr: 0.01 });
+    p.grad = keep(tensor([1, 1, 1], [3]));
+    opt.step();
+    const good = opt.stateDict();
+    const bad = {
+      tensors: {
+        'state.0.exp_avg': { shape: [4], data: new Float32Array(4) },
+        'state.7.exp_avg': { shape: [3], data: new Float32Array(3) },
+      },
+      json: { state: { 0: { step: 1 } }, paramGroups: [{ ...good.json.paramGroups[0], betas: [0.5, 2] }] },
+    };
+    let message = '';
+    try {
+      opt.loadStateDict(bad as never);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('Adam.loadStateDict: 4 problem(s)');
+    expect(message).toContain("'state.0.exp_avg' has shape [4], its parameter [3]");
+    expect(message).toContain("unexpected tensor 'state.7.exp_avg'");
+    expect(message).toContain("parameter 0: missing buffer 'exp_avg_sq'");
+    expect(message).toContain('group 0: Adam: invalid betas');
+    expect(opt.stateDict().json).toEqual(good.json);
+    dispose(opt, [p, q]);
+  });
+
+  it('steps without leaking: state is allocated once', () => {
+    const p = keep(tensor([1, 2, 3, 4], [4])).requireGrad();
+    const opt = new Adam([p]);
+    p.grad = keep(tensor([1, -1, 1, -1], [4]));
+    opt.step();
+    const live = memory().liveBuffers;
+    for (let i = 0; i < 5; i++) opt.step();
+    expect(memory().liveBuffers).toBe(live);
+    dispose(opt, [p]);
+  });
+});
