@@ -15,7 +15,9 @@ export const reduceKernel = defineKernel<{ op: ReduceOp; perGroup: boolean }>({
   bindings: ['read', 'read_write'],
   source: ({ op, perGroup }) => {
     const combine = op === 'sum' ? 'acc + v' : 'max(acc, v)';
-    const init = op === 'sum' ? '0.0' : '-3.4028234663852886e38';
+    // max starts from the group's first element (index 0 of the reduced axes
+    // is at `base`), so a group of all -Infinity reduces to -Infinity.
+    const init = op === 'sum' ? '0.0' : 'x[base]';
     return /* wgsl */ `
 struct Params {
   outputs: u32, count: u32, scale: f32,
