@@ -27,3 +27,6 @@ export function memory(): MemoryStats {
 }
 export { conv2d, type Conv2dOptions } from './ops/conv2d.ts';
 export { convTranspose2d, type ConvTranspose2dOptions } from './ops/convTranspose2d.ts';
+export { instanceNorm2d, type InstanceNormOptions, type NormActivation } from './ops/instanceNorm2d.ts';
+export { pad, reflectionPad2d, type PadMode } from './ops/pad.ts';
+export { l1Loss, mseLoss } from './ops/losses.ts';

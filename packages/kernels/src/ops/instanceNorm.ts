@@ -1,0 +1,113 @@
+import { defineKernel, f32Bits, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+
+/** Threads per plane workgroup, shared with the backward kernel. */
+export const NORM_WORKGROUP = 256;
+
+/**
+ * Sums a vec2 over the workgroup (tree in workgroup memory) and hands the
+ * total to every thread. Call from uniform control flow.
+ */
+export const WGSL_WORKGROUP_SUM2 = /* wgsl */ `
+var<workgroup> partial: array<vec2<f32>, ${NORM_WORKGROUP}>;
+fn workgroupSum2(v: vec2<f32>, li: u32) -> vec2<f32> {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var width = ${NORM_WORKGROUP / 2}u; width > 0u; width >>= 1u) {
+    if (li < width) { partial[li] += partial[li + width]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  // A later call overwrites partial; everyone must have read the total first.
+  workgroupBarrier();
+  return total;
+}`;
+
+/**
+ * Per-plane normalization parameters and the activation, shared with the
+ * backward kernel. Every activation is a leaky ReLU with slope `p.slope`
+ * (1 = none, 0 = relu), so one pipeline serves them all.
+ */
+export const WGSL_NORM_PARAMS = /* wgsl */ `
+struct Params { planes: u32, channels: u32, size: u32, eps: f32, slope: f32, hasWeight: u32, hasBias: u32 }
+fn planeWeight(plane: u32) -> f32 { return select(1.0, weight[plane % p.channels], p.hasWeight != 0u); }
+fn planeBias(plane: u32) -> f32 { return select(0.0, bias[plane % p.channels], p.hasBias != 0u); }
+fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
+
+/**
+ * Instance norm over contiguous planes (N*C of them, `size` = H*W each), one
+ * workgroup per plane: the mean, then the biased variance around it (two
+ * passes, stable for inputs far from zero), then y = act(x̂ * w + b).
+ * Writes (mean, 1/sqrt(var + eps)) per plane to `stats` for the backward.
+ */
+export const instanceNormKernel = defineKernel({
+  name: 'instanceNorm',
+  bindings: ['read', 'read', 'read', 'read_write', 'read_write'],
+  source: () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
+${WGSL_NORM_PARAMS}
+${WGSL_FLAT_WORKGROUP}
+${WGSL_WORKGROUP_SUM2}
+@compute @workgroup_size(${NORM_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let plane = flatWorkgroup(wid, nwg);
+  // Uniform across the workgroup, so the barriers below stay uniform.
+  if (plane >= p.planes) { return; }
+  let base = plane * p.size;
+  let inv = 1.0 / f32(p.size);
+  var s = 0.0;
+  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) { s += x[base + i]; }
+  let mean = workgroupSum2(vec2(s, 0.0), li).x * inv;
+  var q = 0.0;
+  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+    let d = x[base + i] - mean;
+    q += d * d;
+  }
+  let rstd = inverseSqrt(workgroupSum2(vec2(q, 0.0), li).x * inv + p.eps);
+  if (li == 0u) { stats[plane] = vec2(mean, rstd); }
+  // y = (x - mean) * rstd * w + b, folded into one multiply-add per element.
+  let scale = rstd * planeWeight(plane);
+  let shift = planeBias(plane) - mean * scale;
+  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+    let z = x[base + i] * scale + shift;
+    y[base + i] = z * activationSlope(z);
+  }
+}`,
+});
+
+export interface InstanceNormArgs {
+  /** N*C. */
+  planes: number;
+  channels: number;
+  /** H*W. */
+  size: number;
+  eps: number;
+  /** Negative slope of the fused activation: 1 for none, 0 for ReLU. */
+  slope: number;
+}
+
+/**
+ * `weight`/`bias` (length C) may be null: then `x` fills the binding and its
+ * values are ignored.
+ */
+export function instanceNorm(
+  rt: Runtime,
+  x: DeviceBuffer,
+  weight: DeviceBuffer | null,
+  bias: DeviceBuffer | null,
+  y: DeviceBuffer,
+  stats: DeviceBuffer,
+  args: InstanceNormArgs,
+): void {
+  rt.dispatch(instanceNormKernel, {}, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+}
+
+/** The `Params` words of WGSL_NORM_PARAMS. */
+export function normParams(args: InstanceNormArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null): number[] {
+  return [args.planes, args.channels, args.size, f32Bits(args.eps), f32Bits(args.slope), weight ? 1 : 0, bias ? 1 : 0];
+}

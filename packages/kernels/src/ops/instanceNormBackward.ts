@@ -1,0 +1,81 @@
+import { grid1d, defineKernel, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import { NORM_WORKGROUP, normParams, WGSL_NORM_PARAMS, WGSL_WORKGROUP_SUM2, type InstanceNormArgs } from './instanceNorm.ts';
+
+/**
+ * Backward of `instanceNorm`, one workgroup per plane. With z = x̂ w + b,
+ * gz = g * act'(z) and ĝ = gz w (x̂, z recomputed from x and the saved stats):
+ *
+ *     gx = rstd * (ĝ - mean(ĝ) - x̂ * mean(ĝ x̂))
+ *
+ * and per plane sums[plane] = Σ gz x̂, sums[planes + plane] = Σ gz, which
+ * summed over the batch are the weight and bias gradients.
+ */
+export const instanceNormBackwardKernel = defineKernel({
+  name: 'instanceNormBackward',
+  bindings: ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'],
+  source: () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gy: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> sums: array<f32>;
+${WGSL_NORM_PARAMS}
+${WGSL_FLAT_WORKGROUP}
+${WGSL_WORKGROUP_SUM2}
+@compute @workgroup_size(${NORM_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let plane = flatWorkgroup(wid, nwg);
+  // Uniform across the workgroup, so the barriers below stay uniform.
+  if (plane >= p.planes) { return; }
+  let base = plane * p.size;
+  let mean = stats[plane].x;
+  let rstd = stats[plane].y;
+  let w = planeWeight(plane);
+  // z exactly as the forward computed it, so act' agrees with its output.
+  let scale = rstd * w;
+  let shift = planeBias(plane) - mean * scale;
+  var acc = vec2(0.0, 0.0);
+  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+    let v = x[base + i];
+    let xh = (v - mean) * rstd;
+    let gz = gy[base + i] * activationSlope(v * scale + shift);
+    acc += vec2(gz, gz * xh);
+  }
+  let total = workgroupSum2(acc, li);
+  if (li == 0u) {
+    sums[plane] = total.y;
+    sums[p.planes + plane] = total.x;
+  }
+  let inv = 1.0 / f32(p.size);
+  let meanG = total.x * w * inv;
+  let meanGX = total.y * w * inv;
+  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+    let v = x[base + i];
+    let xh = (v - mean) * rstd;
+    let gz = gy[base + i] * activationSlope(v * scale + shift);
+    gx[base + i] = rstd * (gz * w - meanG - xh * meanGX);
+  }
+}`,
+});
+
+/**
+ * `stats` as written by the forward; `sums` holds 2 * planes floats. Null
+ * `weight`/`bias` as in `instanceNorm`.
+ */
+export function instanceNormBackward(
+  rt: Runtime,
+  x: DeviceBuffer,
+  gy: DeviceBuffer,
+  stats: DeviceBuffer,
+  weight: DeviceBuffer | null,
+  bias: DeviceBuffer | null,
+  gx: DeviceBuffer,
+  sums: DeviceBuffer,
+  args: InstanceNormArgs,
+): void {
+  rt.dispatch(instanceNormBackwardKernel, {}, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
+}

@@ -1,0 +1,34 @@
+import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+
+/** Pointwise losses of d = x - target, and their derivatives in d. */
+export const LOSS_OPS = {
+  // sign(0) = 0, as PyTorch's l1_loss gradient at equality.
+  l1: { value: 'abs(d)', grad: 'sign(d)' },
+  mse: { value: 'd * d', grad: '2.0 * d' },
+} as const;
+export type LossOp = keyof typeof LOSS_OPS;
+
+/** y = loss(x - target) elementwise (reduction 'none'); the ops reduce it with `reduce`. */
+export const lossKernel = defineKernel<{ op: LossOp }>({
+  name: 'loss',
+  bindings: ['read', 'read', 'read_write'],
+  source: ({ op }) => /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> tgt: array<f32>; // 'target' is a WGSL reserved word
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${WGSL_FLAT_WORKGROUP}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flatWorkgroup(wid, nwg) * 256u + li;
+  if (i >= p.n) { return; }
+  let d = x[i] - tgt[i];
+  y[i] = ${LOSS_OPS[op].value};
+}`,
+});
+
+export function loss(rt: Runtime, op: LossOp, x: DeviceBuffer, target: DeviceBuffer, y: DeviceBuffer, n: number): void {
+  rt.dispatch(lossKernel, { op }, [x, target, y], [n], gridFor(n, 256));
+}

@@ -1,0 +1,76 @@
+import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+
+/** Rows each thread walks down one column; amortizes the index divisions (slow on CPU drivers). */
+export const PAD_ROWS = 4;
+
+export type PadMode = 'constant' | 'reflect' | 'replicate';
+
+/**
+ * Where output index `o` along one dimension (`n` input elements, `before`
+ * padded ahead of them) reads from; -1 means the constant. Reflection
+ * mirrors about the edge element without repeating it (PyTorch's 'reflect'),
+ * which needs before, after < n.
+ */
+const SOURCE_INDEX: Record<PadMode, string> = {
+  constant: 'let i = o - before; return select(-1, i, i >= 0 && i < n);',
+  reflect: 'let i = abs(o - before); return select(i, 2 * (n - 1) - i, i >= n);',
+  replicate: 'return clamp(o - before, 0, n - 1);',
+};
+
+/** Pads the last two dims of contiguous [planes, h, w] to [planes, oh, ow]. */
+export const padKernel = defineKernel<{ mode: PadMode }>({
+  name: 'pad',
+  bindings: ['read', 'read_write'],
+  source: ({ mode }) => /* wgsl */ `
+struct Params { rows: u32, h: u32, w: u32, oh: u32, ow: u32, left: u32, top: u32, value: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${WGSL_FLAT_WORKGROUP}
+fn sourceIndex(o: i32, before: i32, n: i32) -> i32 { ${SOURCE_INDEX[mode]} }
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  // Rows across planes are one sequence: plane and oy are stepped, not divided, per row.
+  let t = flatWorkgroup(wid, nwg) * 256u + li;
+  let ox = t % p.ow;
+  let r0 = (t / p.ow) * ${PAD_ROWS}u;
+  if (r0 >= p.rows) { return; }
+  var oy = r0 % p.oh;
+  var plane = r0 / p.oh;
+  let sx = sourceIndex(i32(ox), i32(p.left), i32(p.w));
+  for (var r = r0; r < min(r0 + ${PAD_ROWS}u, p.rows); r++) {
+    let sy = sourceIndex(i32(oy), i32(p.top), i32(p.h));
+    let o = r * p.ow + ox;
+    if (sx < 0 || sy < 0) {
+      y[o] = p.value;
+    } else {
+      y[o] = x[(plane * p.h + u32(sy)) * p.w + u32(sx)];
+    }
+    oy++;
+    if (oy == p.oh) { oy = 0u; plane++; }
+  }
+}`,
+});
+
+/** [left, right, top, bottom], as PyTorch's F.pad orders the last two dims. */
+export type Pad2d = readonly [number, number, number, number];
+
+export interface PadArgs {
+  /** Product of the leading dims. */
+  planes: number;
+  h: number;
+  w: number;
+  pad: Pad2d;
+}
+
+export function padOutputSize({ h, w, pad }: PadArgs): [number, number] {
+  return [h + pad[2] + pad[3], w + pad[0] + pad[1]];
+}
+
+export function pad(rt: Runtime, mode: PadMode, x: DeviceBuffer, y: DeviceBuffer, args: PadArgs, value = 0): void {
+  const [oh, ow] = padOutputSize(args);
+  const rows = args.planes * oh;
+  const params = [rows, args.h, args.w, oh, ow, args.pad[0], args.pad[2], f32Bits(value)];
+  rt.dispatch(padKernel, { mode }, [x, y], params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
+}

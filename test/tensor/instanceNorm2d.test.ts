@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { instanceNorm2d, leakyRelu, memory, relu, Rng, tensor, tidy, type NormActivation, type Tensor } from '@stripes/tensor';
+import { gradcheck, randomInput, type GradcheckInput } from '../helpers/gradcheck.ts';
+import { expectClose, loadGolden } from '../helpers/golden.ts';
+
+const golden = loadGolden('ops');
+
+describe('instanceNorm2d vs PyTorch', () => {
+  for (const { name, opts } of golden.cases('instance_norm')) {
+    it(`${name} (affine ${opts.affine})`, async () => {
+      const g = (k: string) => golden.get(`${name}.${k}`);
+      const x = tensor(g('x').data, g('x').shape).requireGrad();
+      const weight = opts.affine ? tensor(g('w').data, g('w').shape).requireGrad() : undefined;
+      const bias = opts.affine ? tensor(g('b').data, g('b').shape).requireGrad() : undefined;
+      const y = instanceNorm2d(x, { eps: opts.eps as number, weight, bias });
+      y.backward(tensor(g('gy').data, g('gy').shape));
+      expectClose(await y.data(), g('y').data, { rtol: 1e-4 }, `${name}.y`, y.shape);
+      expectClose(await x.grad!.data(), g('gx').data, { rtol: 1e-3 }, `${name}.gx`, x.shape);
+      if (weight && bias) {
+        expectClose(await weight.grad!.data(), g('gw').data, { rtol: 1e-3 }, `${name}.gw`);
+        expectClose(await bias.grad!.data(), g('gb').data, { rtol: 1e-3 }, `${name}.gb`);
+      }
+      for (const t of [x, weight, bias, y]) t?.dispose();
+    });
+  }
+});
+
+/**
+ * Inputs whose normalized values all lie at |x̂| >= ~0.5, so finite differences
+ * never step across the ReLU kink: each plane alternates between two clusters
+ * at about -1 and +1, which keeps its mean near 0 and its std near 1.
+ */
+function awayFromKink(shape: number[], rng: Rng): GradcheckInput {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = (i % 2 ? 1 : -1) * (0.8 + 0.4 * rng.random());
+  return { shape, data };
+}
+
+describe('instanceNorm2d gradients', () => {
+  const rng = new Rng(3);
+  const shape = [2, 3, 3, 5];
+  // Weights of either sign, biases small enough that |x̂ w + b| stays >= ~0.1.
+  const weightInput = () => randomInput([3], rng, { low: -1.5, high: 1.5, awayFromZero: 0.5 });
+  const biasInput = () => randomInput([3], rng, { low: -0.15, high: 0.15 });
+  const activations: Array<[NormActivation, (t: Tensor) => Tensor]> = [
+    ['none', (t) => t],
+    ['relu', relu],
+    ['leakyRelu', (t) => leakyRelu(t, 0.2)],
+  ];
+
+  for (const [activation, unfused] of activations) {
+    const x = activation === 'none' ? randomInput(shape, rng, { low: -2, high: 3 }) : awayFromKink(shape, rng);
+    const w = weightInput();
+    const b = biasInput();
+    const options = { activation, slope: 0.2 };
+    it(`${activation}, no affine: fused`, async () => {
+      await gradcheck(`instanceNorm2d ${activation}`, (xt) => instanceNorm2d(xt, options), [x]);
+    });
+    it(`${activation}, affine: fused`, async () => {
+      await gradcheck(`instanceNorm2d affine ${activation}`, (xt, wt, bt) => instanceNorm2d(xt, { ...options, weight: wt, bias: bt }), [x, w, b]);
+    });
+    if (activation === 'none') continue;
+    it(`${activation}, affine: unfused (norm, then the elementwise op)`, async () => {
+      await gradcheck(`instanceNorm2d then ${activation}`, (xt, wt, bt) => unfused(instanceNorm2d(xt, { weight: wt, bias: bt })), [x, w, b]);
+    });
+    it(`${activation}: fused and unfused agree, forward and backward`, async () => {
+      const run = async (fused: boolean) => {
+        const leaves = [x, w, b].map((i) => tensor(i.data, i.shape).requireGrad());
+        const [xt, wt, bt] = leaves;
+        const y = fused ? instanceNorm2d(xt, { ...options, weight: wt, bias: bt }) : unfused(instanceNorm2d(xt, { weight: wt, bias: bt }));
+        y.backward(tensor(rng.fillNormal(new Float32Array(y.size)), y.shape));
+        const out = [await y.data(), ...(await Promise.all(leaves.map((t) => t.grad!.data())))];
+        for (const t of [y, ...leaves]) t.dispose();
+        return out;
+      };
+      const seed = rng.getState();
+      const fused = await run(true);
+      rng.setState(seed);
+      const reference = await run(false);
+      ['y', 'gx', 'gw', 'gb'].forEach((label, i) => expectClose(fused[i], reference[i], { rtol: 1e-5 }, label));
+    });
+  }
+
+  it('weight without bias, and bias without weight', async () => {
+    const x = randomInput(shape, rng);
+    await gradcheck('instanceNorm2d weight only', (xt, wt) => instanceNorm2d(xt, { weight: wt }), [x, weightInput()]);
+    await gradcheck('instanceNorm2d bias only', (xt, bt) => instanceNorm2d(xt, { bias: bt }), [x, biasInput()]);
+  });
+
+  it('gradient flows to weight and bias when the input needs none', async () => {
+    await gradcheck('instanceNorm2d affine, constant x', (xt, wt, bt) => instanceNorm2d(xt, { weight: wt, bias: bt }), [
+      { ...randomInput(shape, rng), noGrad: true },
+      weightInput(),
+      biasInput(),
+    ]);
+  });
+});
+
+describe('instanceNorm2d on large planes and memory', () => {
+  it('a 1 x 3 x 256 x 256 input: one workgroup per plane still normalizes each plane', async () => {
+    const rng = new Rng(8);
+    const [n, c, h, w] = [1, 3, 256, 256];
+    const x = rng.fillNormal(new Float32Array(n * c * h * w), 4, 3);
+    const y = await tidy(() => instanceNorm2d(tensor(x, [n, c, h, w]))).data();
+    for (let p = 0; p < n * c; p++) {
+      const plane = y.subarray(p * h * w, (p + 1) * h * w);
+      const mean = plane.reduce((s, v) => s + v, 0) / plane.length;
+      const variance = plane.reduce((s, v) => s + (v - mean) ** 2, 0) / plane.length;
+      expect(Math.abs(mean)).toBeLessThan(1e-5);
+      expect(Math.abs(variance - 1)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('frees its statistics with the graph', async () => {
+    const before = memory().liveBuffers;
+    const x = tensor(new Float32Array(2 * 3 * 4 * 4).map((_, i) => Math.sin(i)), [2, 3, 4, 4]).requireGrad();
+    const weight = tensor([1, 2, 3], [3]).requireGrad();
+    tidy(() => instanceNorm2d(x).dispose());
+    const loss = tidy(() => instanceNorm2d(x, { weight, activation: 'relu' }).sum());
+    loss.backward();
+    await x.grad!.data();
+    for (const t of [loss, x, weight]) t.dispose();
+    expect(memory().liveBuffers).toBe(before);
+  });
+});
+
+describe('instanceNorm2d errors', () => {
+  it('rejects a wrong rank, a 1-element plane, a wrong-size weight or bias', () => {
+    const x = tensor(new Float32Array(2 * 3 * 4 * 5), [2, 3, 4, 5]);
+    expect(() => instanceNorm2d(tensor(new Float32Array(12), [3, 4]))).toThrow(/instanceNorm2d: .*rank 4.*\[3, 4\]/);
+    expect(() => instanceNorm2d(tensor(new Float32Array(6), [2, 3, 1, 1]))).toThrow(/instanceNorm2d: .*spatial.*\[2, 3, 1, 1\]/);
+    expect(() => instanceNorm2d(x, { weight: tensor([1, 2], [2]) })).toThrow(/instanceNorm2d: weight of shape \[2\] .*3 channels.*\[2, 3, 4, 5\]/);
+    expect(() => instanceNorm2d(x, { bias: tensor([1, 2, 3, 4, 5, 6], [2, 3]) })).toThrow(/instanceNorm2d: bias of shape \[2, 3\].*\[2, 3, 4, 5\]/);
+    expect(() => instanceNorm2d(x, { eps: 0 })).toThrow(/instanceNorm2d: eps/);
+    expect(() => instanceNorm2d(x, { activation: 'gelu' as NormActivation })).toThrow(/instanceNorm2d: unknown activation 'gelu'/);
+  });
+});

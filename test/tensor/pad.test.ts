@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { memory, pad, reflectionPad2d, Rng, tensor, tidy, type PadMode } from '@stripes/tensor';
+import { gradcheck, randomInput } from '../helpers/gradcheck.ts';
+import { expectClose, loadGolden } from '../helpers/golden.ts';
+
+const golden = loadGolden('ops');
+
+describe('pad vs PyTorch', () => {
+  for (const { name, opts } of golden.cases('pad')) {
+    it(`${name}: ${opts.mode} [${(opts.pad as number[]).join(', ')}]`, async () => {
+      const g = (k: string) => golden.get(`${name}.${k}`);
+      const x = tensor(g('x').data, g('x').shape).requireGrad();
+      const y = pad(x, opts.pad as number[], opts.mode as PadMode, (opts.value as number | undefined) ?? 0);
+      expect(y.shape).toEqual(g('y').shape);
+      y.backward(tensor(g('gy').data, g('gy').shape));
+      expectClose(await y.data(), g('y').data, { rtol: 1e-4 }, `${name}.y`, y.shape);
+      expectClose(await x.grad!.data(), g('gx').data, { rtol: 1e-3 }, `${name}.gx`, x.shape);
+      x.dispose();
+      y.dispose();
+    });
+  }
+
+  it('reflectionPad2d matches pad(.., "reflect") for a scalar and a 4-sided padding, on CHW and NCHW', async () => {
+    const x = golden.get('pad_0.x');
+    const nchw = tensor(x.data, x.shape);
+    expectClose(await reflectionPad2d(nchw, 3).data(), golden.get('pad_0.y').data, { rtol: 1e-4 }, 'reflectionPad2d(3)');
+    const asym = golden.get('pad_2.x');
+    const chw = tensor(asym.data, asym.shape.slice(1));
+    const y = reflectionPad2d(chw, [2, 0, 1, 3]);
+    expect(y.shape).toEqual(golden.get('pad_2.y').shape.slice(1));
+    expectClose(await y.data(), golden.get('pad_2.y').data, { rtol: 1e-4 }, 'reflectionPad2d([2, 0, 1, 3])');
+  });
+});
+
+describe('pad gradients', () => {
+  const rng = new Rng(4);
+  const cases: Array<[PadMode, number[], number[]]> = [
+    ['constant', [1, 3, 4, 5], [2, 1, 0, 3]],
+    ['reflect', [3, 2, 4, 5], [3, 1, 2, 3]],
+    ['reflect', [1, 1, 3, 3], [0, 2, 1, 0]],
+    ['replicate', [2, 3, 3, 2], [3, 0, 1, 2]],
+    ['replicate', [1, 2, 1, 4], [2, 3, 3, 1]],
+  ];
+  for (const [mode, shape, p] of cases) {
+    it(`${mode} ${JSON.stringify(shape)} pad [${p.join(', ')}]`, async () => {
+      await gradcheck(`pad ${mode}`, (x) => pad(x, p, mode, 0.3), [randomInput(shape, rng)], { maxCoords: 40 });
+    });
+  }
+  it('reflectionPad2d', async () => {
+    await gradcheck('reflectionPad2d', (x) => reflectionPad2d(x, [1, 2, 2, 1]), [randomInput([2, 3, 3], rng)]);
+  });
+  it('constant padding of an empty input, and its empty gradient', async () => {
+    const x = tensor(new Float32Array(0), [1, 2, 0, 3]).requireGrad();
+    const y = pad(x, [1, 0, 1, 1], 'constant', 2);
+    expect(y.shape).toEqual([1, 2, 2, 4]);
+    expect(Array.from(await y.data())).toEqual(new Array(16).fill(2));
+    y.sum().backward();
+    expect(x.grad!.shape).toEqual([1, 2, 0, 3]);
+    x.dispose();
+    y.dispose();
+  });
+  it('leaves nothing behind', async () => {
+    const before = memory().liveBuffers;
+    const x = tensor(new Float32Array(2 * 2 * 3 * 3).fill(1), [2, 2, 3, 3]).requireGrad();
+    const loss = tidy(() => reflectionPad2d(x, 2).sum());
+    loss.backward();
+    // Every input element is read by (1 + its mirrors) along each dim: corners and centre of 3 wide, pad 2.
+    expect(Array.from((await x.grad!.data()).subarray(0, 9))).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+    loss.dispose();
+    x.dispose();
+    expect(memory().liveBuffers).toBe(before);
+  });
+});
+
+describe('pad errors', () => {
+  const input = () => tensor(new Float32Array(2 * 3 * 4 * 5), [2, 3, 4, 5]);
+  it('reflection padding must be smaller than the dim it pads', () => {
+    const x = input();
+    expect(() => reflectionPad2d(x, 4)).toThrow(/reflectionPad2d: reflection padding \[4, 4, 4, 4\] must be smaller .*H 4, W 5.*\[2, 3, 4, 5\]/);
+    expect(() => pad(x, [5, 0, 0, 0], 'reflect')).toThrow(/pad: reflection padding \[5, 0, 0, 0\].*\[2, 3, 4, 5\]/);
+    // Replication and constants have no such limit.
+    expect(pad(x, [6, 0, 0, 5], 'replicate').shape).toEqual([2, 3, 9, 11]);
+  });
+  it('rejects wrong ranks and malformed paddings', () => {
+    const x = input();
+    expect(() => reflectionPad2d(tensor(new Float32Array(20), [4, 5]), 1)).toThrow(/reflectionPad2d: .*rank 3 or 4.*\[4, 5\]/);
+    expect(() => pad(tensor([1, 2, 3], [3]), [1, 1, 0, 0])).toThrow(/pad: .*rank >= 2.*\[3\]/);
+    expect(() => pad(x, [1, 1])).toThrow(/pad: padding must be 4 .*\[1, 1\].*\[2, 3, 4, 5\]/);
+    expect(() => pad(x, [1, -1, 0, 0])).toThrow(/pad: padding must be 4 non-negative/);
+    expect(() => pad(x, [1, 1, 1, 1], 'circular' as PadMode)).toThrow(/pad: unknown mode 'circular'/);
+  });
+});
