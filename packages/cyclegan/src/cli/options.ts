@@ -1,0 +1,357 @@
+/**
+ * The option table of `stripes-cyclegan train | test | translate`, with the
+ * reference code's names and defaults (options/base_options.py,
+ * train_options.py, test_options.py, and cycle_gan_model.py's overrides).
+ * Every option is spelled as in the reference (`--lambda_A`), in kebab-case
+ * (`--lambda-A`) or in camelCase (`--lambdaA`); parsed values use the
+ * camelCase key. `parseArgs` collects every problem before throwing, so one
+ * run reports them all.
+ */
+
+export const COMMANDS = ['train', 'test', 'translate'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type Value = string | number | boolean;
+
+interface Spec {
+  type: 'string' | 'int' | 'float' | 'flag' | 'choice';
+  commands: readonly Command[];
+  help: string;
+  /** Absent for required options. */
+  default?: Value;
+  /** Command-specific defaults, as the reference's TestOptions overrides. */
+  commandDefault?: Partial<Record<Command, Value>>;
+  required?: boolean;
+  choices?: readonly string[];
+  /** Inclusive bounds; `above` is an exclusive lower bound. */
+  min?: number;
+  max?: number;
+  above?: number;
+  /** Accepts "Infinity" / "inf" (the reference's float('inf') defaults). */
+  infinite?: boolean;
+  metavar?: string;
+}
+
+const TRAIN_TEST = ['train', 'test'] as const;
+const TRAIN = ['train'] as const;
+const ALL = ['train', 'test', 'translate'] as const;
+
+/**
+ * Keyed by the reference spelling. Choices list only what this package
+ * implements (e.g. `--norm instance`: there is no BatchNorm), so a
+ * reference command line with other values fails here, not mid-run.
+ */
+const OPTIONS = {
+  dataroot: { type: 'string', commands: TRAIN_TEST, required: true, metavar: 'dir', help: 'folder holding trainA, trainB, testA, testB' },
+  name: { type: 'string', commands: TRAIN_TEST, default: 'experiment_name', help: 'experiment name: checkpoints and samples go under <checkpoints_dir>/<name>' },
+  checkpoints_dir: { type: 'string', commands: TRAIN_TEST, default: './checkpoints', metavar: 'dir', help: 'where experiments are saved' },
+  results_dir: { type: 'string', commands: ['test'], default: './results', metavar: 'dir', help: 'where test outputs and their HTML page are written' },
+  model: { type: 'string', commands: ['translate'], required: true, metavar: 'checkpoint', help: 'checkpoint file to translate with' },
+
+  input_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'input image channels: 3 for RGB, 1 for grayscale' },
+  output_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'output image channels: 3 for RGB, 1 for grayscale' },
+  ngf: { type: 'int', commands: TRAIN_TEST, default: 64, min: 1, help: 'generator filters in the last conv layer' },
+  ndf: { type: 'int', commands: TRAIN, default: 64, min: 1, help: 'discriminator filters in the first conv layer' },
+  netG: { type: 'choice', commands: TRAIN_TEST, default: 'resnet_9blocks', choices: ['resnet_9blocks', 'resnet_6blocks'], help: 'generator architecture' },
+  netD: { type: 'choice', commands: TRAIN, default: 'basic', choices: ['basic', 'n_layers'], help: 'discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n_layers_D layers' },
+  n_layers_D: { type: 'int', commands: TRAIN, default: 3, min: 1, help: 'discriminator layers, used when --netD n_layers' },
+  norm: { type: 'choice', commands: TRAIN_TEST, default: 'instance', choices: ['instance'], help: 'normalization layer (instance norm, no affine, no running stats)' },
+  init_type: { type: 'choice', commands: TRAIN, default: 'normal', choices: ['normal'], help: 'weight initialization' },
+  init_gain: { type: 'float', commands: TRAIN, default: 0.02, above: 0, help: 'standard deviation of the normal initialization' },
+  no_dropout: { type: 'flag', commands: TRAIN_TEST, default: true, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
+
+  direction: { type: 'choice', commands: ALL, default: 'AtoB', choices: ['AtoB', 'BtoA'], help: 'AtoB or BtoA: which domain is the input' },
+  serial_batches: { type: 'flag', commands: TRAIN, default: false, help: 'take B images in order instead of at random' },
+  batch_size: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'images per batch' },
+  load_size: { type: 'int', commands: TRAIN_TEST, default: 286, commandDefault: { test: 256 }, min: 1, help: 'scale images to this size' },
+  crop_size: { type: 'int', commands: TRAIN_TEST, default: 256, min: 1, help: 'then crop to this size' },
+  preprocess: {
+    type: 'choice',
+    commands: TRAIN_TEST,
+    default: 'resize_and_crop',
+    choices: ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'],
+    help: 'scaling and cropping of images at load time',
+  },
+  no_flip: { type: 'flag', commands: TRAIN, default: false, help: 'do not flip images horizontally for augmentation' },
+  max_dataset_size: { type: 'int', commands: TRAIN_TEST, default: Infinity, infinite: true, min: 1, help: 'use at most this many images per folder' },
+  phase: { type: 'string', commands: TRAIN_TEST, default: 'train', commandDefault: { test: 'test' }, help: 'folder suffix to read: <dataroot>/<phase>A and <phase>B' },
+  seed: { type: 'int', commands: TRAIN_TEST, default: 0, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
+
+  gan_mode: { type: 'choice', commands: TRAIN, default: 'lsgan', choices: ['lsgan', 'vanilla'], help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
+  lambda_A: { type: 'float', commands: TRAIN, default: 10, min: 0, help: 'weight of the cycle loss A -> B -> A' },
+  lambda_B: { type: 'float', commands: TRAIN, default: 10, min: 0, help: 'weight of the cycle loss B -> A -> B' },
+  lambda_identity: { type: 'float', commands: TRAIN, default: 0.5, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
+  pool_size: { type: 'int', commands: TRAIN, default: 50, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
+  lr: { type: 'float', commands: TRAIN, default: 0.0002, above: 0, help: 'initial Adam learning rate' },
+  beta1: { type: 'float', commands: TRAIN, default: 0.5, min: 0, max: 0.999999, help: 'Adam momentum term' },
+  lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
+  n_epochs: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs at the initial learning rate' },
+  n_epochs_decay: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs of linear decay to zero' },
+  epoch_count: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'number of the first epoch (with --continue_train: where to resume)' },
+
+  save_epoch_freq: { type: 'int', commands: TRAIN, default: 5, min: 1, help: 'save a checkpoint every this many epochs' },
+  save_latest_freq: { type: 'int', commands: TRAIN, default: 5000, min: 1, help: 'save the latest checkpoint every this many iterations' },
+  display_freq: { type: 'int', commands: TRAIN, default: 400, min: 1, help: 'write a sample grid every this many iterations' },
+  print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
+  continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch' },
+  epoch: { type: 'string', commands: TRAIN_TEST, default: 'latest', help: "checkpoint to load: 'latest' or an epoch number" },
+  strict: { type: 'flag', commands: TRAIN_TEST, default: false, help: "require the checkpoint's tensor names and shapes to match the model exactly" },
+  num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
+} as const satisfies Record<string, Spec>;
+
+type Table = typeof OPTIONS;
+export type OptionName = keyof Table;
+
+/** `lambda_A` -> `lambdaA`, `n_layers_D` -> `nLayersD`. */
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type ValueOf<S> = S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : S extends { type: 'int' | 'float' } ? number : S extends { type: 'flag' } ? boolean : string;
+type NamesFor<C extends Command> = { [K in OptionName]: C extends Table[K]['commands'][number] ? K : never }[OptionName];
+
+export type OptionsFor<C extends Command> = { command: C } & { [K in NamesFor<C> as Camel<K>]: ValueOf<Table[K]> };
+export type TrainOptions = OptionsFor<'train'>;
+export type TestOptions = OptionsFor<'test'>;
+export type TranslateOptions = OptionsFor<'translate'> & { input: string; output: string };
+export type ParsedOptions = TrainOptions | TestOptions | TranslateOptions;
+
+/** Every problem found in one command line. */
+export class OptionsError extends Error {
+  constructor(
+    readonly command: Command,
+    readonly problems: string[],
+  ) {
+    super(`stripes-cyclegan ${command}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`);
+    this.name = 'OptionsError';
+  }
+}
+
+const POSITIONALS: Record<Command, readonly string[]> = { train: [], test: [], translate: ['input', 'output'] };
+
+function camel(name: string): string {
+  return name.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
+}
+
+function spellings(name: string): string[] {
+  return [...new Set([name, name.replace(/_/g, '-'), camel(name)])];
+}
+
+function specOf(name: OptionName): Spec {
+  return OPTIONS[name];
+}
+
+function namesFor(command: Command): OptionName[] {
+  return (Object.keys(OPTIONS) as OptionName[]).filter((n) => specOf(n).commands.includes(command));
+}
+
+/** Accepted spelling -> option name, over all commands. */
+const BY_SPELLING = new Map<string, OptionName>((Object.keys(OPTIONS) as OptionName[]).flatMap((n) => spellings(n).map((s) => [s, n] as [string, OptionName])));
+
+function defaultOf(name: OptionName, command: Command): Value | undefined {
+  const spec = specOf(name);
+  return spec.commandDefault?.[command] ?? spec.default;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The closest candidate within a typo's reach (case differences are free), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function unknownOption(token: string, key: string, command: Command): string {
+  const known = BY_SPELLING.get(key);
+  if (known) {
+    const where = specOf(known).commands.join(' and ');
+    return `${token} is not a ${command} option (it belongs to ${where})`;
+  }
+  const names = namesFor(command);
+  const match = closest(key, names.flatMap(spellings));
+  const suggestion = match === undefined ? '' : `; did you mean --${BY_SPELLING.get(match)}?`;
+  return `unknown option ${token}${suggestion}`;
+}
+
+const FLAG_VALUES: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false };
+
+/** Parses and range-checks one value; returns an error message instead of throwing. */
+function parseValue(name: OptionName, raw: string): Value | { error: string } {
+  const spec = specOf(name);
+  const flag = `--${name}`;
+  switch (spec.type) {
+    case 'flag': {
+      const v = FLAG_VALUES[raw.toLowerCase()];
+      return v === undefined ? { error: `${flag} takes true or false, got '${raw}'` } : v;
+    }
+    case 'choice': {
+      const choices = spec.choices ?? [];
+      if (choices.includes(raw)) return raw;
+      const near = closest(raw, choices);
+      return { error: `${flag} must be one of ${choices.join(', ')}, got '${raw}'${near ? `; did you mean ${near}?` : ''}` };
+    }
+    case 'string':
+      return raw === '' ? { error: `${flag} needs a non-empty value` } : raw;
+    case 'int':
+    case 'float': {
+      let v: number;
+      if (spec.infinite && /^\+?(inf|infinity)$/i.test(raw)) v = Infinity;
+      else if (spec.type === 'int' ? /^[+-]?\d+$/.test(raw) : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw)) v = Number(raw);
+      else return { error: `${flag} expects ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${raw}'` };
+      if (spec.min !== undefined && v < spec.min) return { error: `${flag} must be at least ${spec.min}, got ${raw}` };
+      if (spec.max !== undefined && v > spec.max) return { error: `${flag} must be at most ${spec.max}, got ${raw}` };
+      if (spec.above !== undefined && !(v > spec.above)) return { error: `${flag} must be greater than ${spec.above}, got ${raw}` };
+      return v;
+    }
+  }
+}
+
+/** True when the command line asks for help (`-h` or `--help` before any `--`). */
+export function isHelpRequest(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
+}
+
+/** Looks like a value rather than an option: anything not starting with '-', or a negative number. */
+function isValueToken(token: string | undefined): token is string {
+  return token !== undefined && (!token.startsWith('-') || /^-\d|^-\.\d/.test(token));
+}
+
+/** Checks that involve several options, as the reference asserts at startup. */
+function crossCheck(command: Command, v: Record<string, Value>, problems: string[]): void {
+  if (command === 'translate') return;
+  const preprocess = v.preprocess as string;
+  const load = v.load_size as number;
+  const crop = v.crop_size as number;
+  if ((preprocess === 'resize_and_crop' || preprocess === 'scale_width_and_crop') && crop > load) {
+    problems.push(`--crop_size ${crop} is larger than --load_size ${load}, but --preprocess ${preprocess} crops after scaling to load_size`);
+  }
+  if (command === 'train') {
+    if ((v.lambda_identity as number) > 0 && v.input_nc !== v.output_nc) {
+      problems.push(`--lambda_identity ${v.lambda_identity} needs --input_nc == --output_nc (got ${v.input_nc} and ${v.output_nc}); set --lambda_identity 0`);
+    }
+    const last = (v.n_epochs as number) + (v.n_epochs_decay as number);
+    if ((v.epoch_count as number) > last) problems.push(`--epoch_count ${v.epoch_count} is past the last epoch (n_epochs + n_epochs_decay = ${last})`);
+  }
+}
+
+export function parseArgs(command: 'train', argv: readonly string[]): TrainOptions;
+export function parseArgs(command: 'test', argv: readonly string[]): TestOptions;
+export function parseArgs(command: 'translate', argv: readonly string[]): TranslateOptions;
+export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions;
+/** Parses the arguments after the command name; throws `OptionsError` listing every problem. */
+export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions {
+  if (!COMMANDS.includes(command)) throw new Error(`parseArgs: unknown command '${String(command)}' (expected ${COMMANDS.join(', ')})`);
+  const problems: string[] = [];
+  const given = new Map<OptionName, Value>();
+  const positional: string[] = [];
+  const own = new Set(namesFor(command));
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('--')) {
+      if (isValueToken(token)) positional.push(token);
+      else problems.push(`unknown option ${token}; options start with --`);
+      continue;
+    }
+    const eq = token.indexOf('=');
+    const key = token.slice(2, eq < 0 ? undefined : eq);
+    const inline = eq < 0 ? undefined : token.slice(eq + 1);
+    const name = BY_SPELLING.get(key);
+    if (name === undefined || !own.has(name)) {
+      problems.push(unknownOption(eq < 0 ? token : token.slice(0, eq), key, command));
+      // Its value would otherwise read as a stray positional.
+      if (inline === undefined && POSITIONALS[command].length === 0 && isValueToken(argv[i + 1])) i++;
+      continue;
+    }
+    let raw = inline;
+    if (raw === undefined) {
+      if (specOf(name).type === 'flag') raw = 'true';
+      else if (isValueToken(argv[i + 1])) raw = argv[++i];
+      else {
+        problems.push(`--${name} needs a value`);
+        continue;
+      }
+    }
+    const value = parseValue(name, raw);
+    if (typeof value === 'object') problems.push(value.error);
+    else given.set(name, value);
+  }
+
+  const values: Record<string, Value> = {};
+  for (const name of own) {
+    const v = given.get(name) ?? defaultOf(name, command);
+    if (v === undefined) {
+      // Missing, or present with a bad value (already reported).
+      if (specOf(name).required && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`missing required option --${name}`);
+      continue;
+    }
+    values[name] = v;
+  }
+  const expected = POSITIONALS[command];
+  if (positional.length !== expected.length) {
+    problems.push(
+      expected.length === 0
+        ? `unexpected argument${positional.length > 1 ? 's' : ''} ${positional.map((p) => `'${p}'`).join(' ')}`
+        : `expected ${expected.length} arguments (${expected.map((p) => `<${p}>`).join(' ')}), got ${positional.length}`,
+    );
+  }
+  // Cross-option checks only on values that parsed, so one typo is not reported twice.
+  if (problems.length === 0) crossCheck(command, values, problems);
+  if (problems.length > 0) throw new OptionsError(command, problems);
+
+  const out: Record<string, Value> = { command };
+  for (const [name, v] of Object.entries(values)) out[camel(name)] = v;
+  expected.forEach((p, k) => (out[p] = positional[k]));
+  return out as unknown as ParsedOptions;
+}
+
+function metavarOf(name: OptionName): string {
+  const spec = specOf(name);
+  if (spec.type === 'flag') return '';
+  if (spec.type === 'choice') return ` ${(spec.choices ?? []).join('|')}`;
+  return ` <${spec.metavar ?? spec.type}>`;
+}
+
+function formatDefault(v: Value | undefined): string {
+  if (v === undefined) return 'required';
+  if (typeof v === 'boolean') return v ? 'default: on' : 'default: off';
+  return `default: ${v === Infinity ? 'Infinity' : String(v)}`;
+}
+
+/** Usage and one line per option of `command`, with its default. */
+export function helpText(command: Command): string {
+  const usage: Record<Command, string> = {
+    train: 'stripes-cyclegan train --dataroot <dir> [options]',
+    test: 'stripes-cyclegan test --dataroot <dir> [options]',
+    translate: 'stripes-cyclegan translate --model <checkpoint> [options] <input> <output>',
+  };
+  const rows = namesFor(command).map((n) => [`--${n}${metavarOf(n)}`, `${specOf(n).help} [${formatDefault(defaultOf(n, command))}]`]);
+  const width = Math.min(40, Math.max(...rows.map(([l]) => l.length)));
+  const lines = rows.map(([l, r]) => (l.length > width ? `  ${l}\n  ${' '.repeat(width)}  ${r}` : `  ${l.padEnd(width)}  ${r}`));
+  return [
+    `Usage: ${usage[command]}`,
+    '',
+    'Options:',
+    ...lines,
+    '',
+    'Option names may also be written in kebab-case (--lambda-A) or camelCase (--lambdaA);',
+    'values go after a space or an = sign; flags take an optional =true or =false.',
+  ].join('\n');
+}
