@@ -1,0 +1,186 @@
+// Autograd semantics, following PyTorch: gradients accumulate into .grad,
+// detach / noGrad / requiresGrad=false cut the graph, retainGraph allows a
+// second backward, explicit output gradients, broadcasting reduces back.
+import { describe, expect, it } from 'vitest';
+import { isGradEnabled, noGrad, tensor, tidy, type Tensor } from '@stripes/tensor';
+
+const leaf = (data: number[], shape?: number[]): Tensor => tensor(data, shape).requireGrad();
+const values = async (t: Tensor | null): Promise<number[]> => {
+  expect(t, 'gradient').not.toBeNull();
+  return [...(await t!.data())];
+};
+
+describe('backward basics', () => {
+  it('computes d(sum(x * w))/dx = w and /dw = x', async () => {
+    const x = leaf([1, 2, 3]);
+    const w = leaf([4, -5, 6]);
+    const y = x.mul(w).sum();
+    expect(y.requiresGrad).toBe(true);
+    expect(y.gradFn).not.toBeNull();
+    y.backward();
+    expect(await values(x.grad)).toEqual([4, -5, 6]);
+    expect(await values(w.grad)).toEqual([1, 2, 3]);
+    expect(x.grad!.shape).toEqual([3]);
+  });
+
+  it('a tensor used twice gets the sum of both gradients', async () => {
+    const x = leaf([1, 2, 3]);
+    x.add(x).sum().backward();
+    expect(await values(x.grad)).toEqual([2, 2, 2]);
+    x.zeroGrad();
+    x.mul(x).sum().backward(); // d(x^2) = 2x
+    expect(await values(x.grad)).toEqual([2, 4, 6]);
+    x.zeroGrad();
+    // Three uses through different paths: d(x*x*x + x)/dx = 3x^2 + 1
+    x.mul(x).mul(x).add(x).sum().backward();
+    expect(await values(x.grad)).toEqual([4, 13, 28]);
+  });
+
+  it('backward of a leaf scalar gives 1', async () => {
+    const x = leaf([5], []);
+    x.backward();
+    expect(await values(x.grad)).toEqual([1]);
+  });
+
+  it('non-leaf tensors get no .grad; leaves do', async () => {
+    const x = leaf([1, 2]);
+    const h = x.mul(3);
+    h.sum().backward();
+    expect(h.grad).toBeNull();
+    expect(await values(x.grad)).toEqual([3, 3]);
+  });
+});
+
+describe('accumulation', () => {
+  it('two backward calls add into .grad (PyTorch accumulates)', async () => {
+    const x = leaf([1, 2, 3]);
+    x.mul(3).sum().backward();
+    x.mul(x).sum().backward();
+    expect(await values(x.grad)).toEqual([3 + 2, 3 + 4, 3 + 6]);
+  });
+
+  it('zeroGrad drops the gradient; the next backward starts fresh', async () => {
+    const x = leaf([1, 2]);
+    x.mul(3).sum().backward();
+    x.zeroGrad();
+    expect(x.grad).toBeNull();
+    x.mul(5).sum().backward();
+    expect(await values(x.grad)).toEqual([5, 5]);
+  });
+});
+
+describe('cutting the graph', () => {
+  it('detach shares values but cuts the graph', async () => {
+    const x = leaf([1, 2, 3]);
+    const d = x.detach();
+    expect(d.requiresGrad).toBe(false);
+    expect(d.gradFn).toBeNull();
+    expect([...(await d.data())]).toEqual([1, 2, 3]);
+    // y = x * detach(x): only the first factor carries gradient, so dy/dx = x, not 2x.
+    x.mul(d).sum().backward();
+    expect(await values(x.grad)).toEqual([1, 2, 3]);
+  });
+
+  it('noGrad records nothing and restores the previous mode', async () => {
+    const x = leaf([1, 2]);
+    expect(isGradEnabled()).toBe(true);
+    const y = noGrad(() => {
+      expect(isGradEnabled()).toBe(false);
+      return x.mul(2).exp().sum();
+    });
+    expect(isGradEnabled()).toBe(true);
+    expect(y.requiresGrad).toBe(false);
+    expect(y.gradFn).toBeNull();
+    expect(() => y.backward()).toThrow(/backward: .*does not require grad/);
+    expect(x.grad).toBeNull();
+    // Restored even when the function throws.
+    expect(() =>
+      noGrad(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(isGradEnabled()).toBe(true);
+  });
+
+  it('inputs with requiresGrad false get no gradient', async () => {
+    const x = leaf([1, 2, 3]);
+    const c = tensor([4, 5, 6]);
+    expect(c.requiresGrad).toBe(false);
+    x.mul(c).add(c).sum().backward();
+    expect(c.grad).toBeNull();
+    expect(await values(x.grad)).toEqual([4, 5, 6]);
+    // An op whose inputs all lack requiresGrad records nothing.
+    const z = c.mul(2);
+    expect(z.requiresGrad).toBe(false);
+    expect(z.gradFn).toBeNull();
+  });
+
+  it('requiresGrad cannot be turned off on a non-leaf', () => {
+    const y = leaf([1]).mul(2);
+    expect(() => (y.requiresGrad = false)).toThrow(/requiresGrad: cannot turn off gradients of a non-leaf tensor/);
+  });
+});
+
+describe('retainGraph', () => {
+  it('allows a second backward; without it the second backward throws a clear error', async () => {
+    const x = leaf([1, 2, 3]);
+    const y = x.exp().mul(x).sum(); // saves tensors in exp and mul
+    y.backward(undefined, { retainGraph: true });
+    const first = await values(x.grad);
+    y.backward(); // allowed: the graph was retained; this one frees it
+    const second = await values(x.grad);
+    second.forEach((v, i) => expect(v).toBeCloseTo(2 * first[i], 4));
+    expect(() => y.backward()).toThrow(/backward: the graph through '\w+' was already freed .*retainGraph: true/);
+  });
+
+  it('a graph of ops that save nothing still refuses a second backward', () => {
+    const x = leaf([1, 2]);
+    const y = x.add(1).sum();
+    y.backward();
+    expect(() => y.backward()).toThrow(/already freed/);
+  });
+});
+
+describe('explicit gradients and broadcasting', () => {
+  it('backward with a gradient of the output shape', async () => {
+    const x = leaf([1, 2, 3, 4, 5, 6], [2, 3]);
+    const w = tensor([1, 10, 100, 1000, 10000, 100000], [2, 3]);
+    const y = x.mul(w);
+    y.backward(tensor([1, 2, 3, 4, 5, 6], [2, 3]));
+    expect(await values(x.grad)).toEqual([1, 20, 300, 4000, 50000, 600000]);
+    expect(x.grad!.shape).toEqual([2, 3]);
+  });
+
+  it('backward through broadcasting reduces to each input shape', async () => {
+    const x = leaf([1, 2, 3], [3, 1]);
+    const b = leaf([10, 20, 30, 40], [4]);
+    const s = leaf([2], []);
+    x.add(b).mul(s).sum().backward();
+    expect(x.grad!.shape).toEqual([3, 1]);
+    expect(await values(x.grad)).toEqual([8, 8, 8]); // 4 columns * s
+    expect(b.grad!.shape).toEqual([4]);
+    expect(await values(b.grad)).toEqual([6, 6, 6, 6]); // 3 rows * s
+    expect(s.grad!.shape).toEqual([]);
+    expect(await values(s.grad)).toEqual([4 * (1 + 2 + 3) + 3 * (10 + 20 + 30 + 40)]); // sum(x + b)
+  });
+
+  it('broadcasting in matmul reduces the batch of a 2-D operand', async () => {
+    const a = leaf(Array.from({ length: 12 }, (_, i) => i), [2, 3, 2]);
+    const w = leaf([1, 0, 0, 1], [2, 2]);
+    a.matmul(w).sum().backward();
+    expect(w.grad!.shape).toEqual([2, 2]);
+    // dL/dw[k][n] = sum over batch and rows of a[..., k]
+    const colSums = [0 + 2 + 4 + 6 + 8 + 10, 1 + 3 + 5 + 7 + 9 + 11];
+    expect(await values(w.grad)).toEqual([colSums[0], colSums[0], colSums[1], colSums[1]]);
+    expect(a.grad!.shape).toEqual([2, 3, 2]);
+  });
+
+  it('backward inside tidy keeps .grad alive afterwards', async () => {
+    const x = leaf([1, 2]);
+    tidy(() => {
+      x.mul(x).sum().backward();
+    });
+    expect(x.grad!.isDisposed).toBe(false);
+    expect(await values(x.grad)).toEqual([2, 4]);
+  });
+});

@@ -1,0 +1,144 @@
+// sum / mean / max over axes against f64 references. A sum of n f32 terms is
+// within (n - 1) u sum|x| of the exact value in any summation order, so sums
+// and means are checked per output with that bound (u = 2^-24); max is exact.
+// Large cases cover both reduction kernels (one thread per output below 256
+// reduced elements, one workgroup per output from 256) and the 2D grid (more
+// than 65535 workgroups).
+import { describe, expect, it } from 'vitest';
+import { max, mean, Rng, sum, tensor, tidy, type Tensor } from '@stripes/tensor';
+import { expectClose, randomF32, randomShape, reduce, ref, sizeOf, TOL, U32 } from '../helpers/reference.ts';
+
+type Op = 'sum' | 'mean' | 'max';
+const ops: Record<Op, (x: Tensor, axes?: number | number[], keepDims?: boolean) => Tensor> = { sum, mean, max };
+
+async function check(op: Op, shape: number[], data: Float32Array, axes: number | number[] | undefined, keepDims: boolean, method = false): Promise<void> {
+  const label = `${op}([${shape}], axes ${JSON.stringify(axes)}, keepDims ${keepDims})`;
+  const y = tidy(() => {
+    const x = tensor(data, shape);
+    return method ? x[op](axes, keepDims) : ops[op](x, axes, keepDims);
+  });
+  const e = reduce(ref(shape, data), op, axes, keepDims);
+  expect(y.shape, label).toEqual(e.shape);
+  const tol = op === 'max' ? TOL.exact : { rtol: (e.count + 2) * U32, scale: e.absSum };
+  expectClose(await y.data(), e, tol, label);
+  y.dispose();
+}
+
+describe('reductions vs f64 reference', () => {
+  const rng = new Rng(31);
+  for (const op of ['sum', 'mean', 'max'] as const) {
+    it(`${op}: single, negative, multiple and all axes, with and without keepDims`, async () => {
+      for (let trial = 0; trial < 4; trial++) {
+        const rank = 1 + trial;
+        const shape = randomShape(rank, rng, 9);
+        const data = randomF32(sizeOf(shape), rng, -3, 3);
+        const axisSets: Array<number | number[] | undefined> = [undefined, 0, -1, [], [...Array(rank).keys()]];
+        if (rank >= 2) axisSets.push(1, -2, [0, rank - 1], [-1, 0]);
+        if (rank >= 3) axisSets.push([0, 2], [1, -1], [2, 0, 1]);
+        if (rank >= 4) axisSets.push([1, 3], [0, 1, 3], -3);
+        for (const axes of axisSets) {
+          for (const keepDims of [false, true]) await check(op, shape, data, axes, keepDims, trial === 0);
+        }
+      }
+    });
+  }
+
+  it('reduces over size-1 axes and of a scalar', async () => {
+    const rng2 = new Rng(3);
+    const d = randomF32(15, rng2);
+    for (const op of ['sum', 'mean', 'max'] as const) {
+      await check(op, [3, 1, 5], d, 1, false);
+      await check(op, [3, 1, 5], d, [1, 2], true);
+      await check(op, [1, 15, 1], d, undefined, true);
+    }
+    const s = sum(tensor(4));
+    expect(s.shape).toEqual([]);
+    expect(await s.item()).toBe(4);
+  });
+
+  it('sum of all elements gives a scalar; keepDims gives all 1s', async () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const a = x.sum();
+    expect(a.shape).toEqual([]);
+    expect(await a.item()).toBe(21);
+    const b = x.sum(undefined, true);
+    expect(b.shape).toEqual([1, 1]);
+    expect(await b.item()).toBe(21);
+    expect([...(await x.sum(0).data())]).toEqual([5, 7, 9]);
+    expect([...(await x.sum(1).data())]).toEqual([6, 15]);
+    expect([...(await x.mean(-1).data())]).toEqual([2, 5]);
+    expect([...(await x.max(0, true).data())]).toEqual([4, 5, 6]);
+    expect(x.max(0, true).shape).toEqual([1, 3]);
+  });
+
+  it('max of all-negative values and of ±Infinity', async () => {
+    expect(await max(tensor([-5, -3, -9])).item()).toBe(-3);
+    expect(await max(tensor([-Infinity, -1e30])).item()).toBe(Math.fround(-1e30));
+    expect(await max(tensor([1, Infinity, 2])).item()).toBe(Infinity);
+    // All -Infinity (e.g. a fully masked row), in both kernels: -Infinity, not -FLT_MAX.
+    expect(await max(tensor([-Infinity, -Infinity])).item()).toBe(-Infinity);
+    expect([...(await max(tensor(new Array(600).fill(-Infinity), [2, 300]), 1).data())]).toEqual([-Infinity, -Infinity]);
+  });
+});
+
+describe('large reductions', () => {
+  /** Checks sum / mean / max of a [outer, inner] tensor along `axis` with a direct f64 loop. */
+  async function checkLarge(outer: number, inner: number, axis: 0 | 1, ops: Op[]): Promise<void> {
+    const rng = new Rng(outer * 7 + inner);
+    const data = randomF32(outer * inner, rng, -2, 2);
+    const outputs = axis === 1 ? outer : inner;
+    const count = axis === 1 ? inner : outer;
+    const s = new Float64Array(outputs);
+    const a = new Float64Array(outputs);
+    const m = new Float64Array(outputs).fill(-Infinity);
+    for (let i = 0; i < outer; i++) {
+      for (let j = 0; j < inner; j++) {
+        const v = data[i * inner + j];
+        const o = axis === 1 ? i : j;
+        s[o] += v;
+        a[o] += Math.abs(v);
+        if (v > m[o]) m[o] = v;
+      }
+    }
+    const x = tensor(data, [outer, inner]);
+    for (const op of ops) {
+      const y = op === 'sum' ? x.sum(axis) : op === 'mean' ? x.mean(axis) : x.max(axis);
+      expect(y.shape).toEqual([outputs]);
+      const got = await y.data();
+      const label = `${op} of [${outer}, ${inner}] over axis ${axis}`;
+      if (op === 'max') expectClose(got, m, TOL.exact, label);
+      else if (op === 'sum') expectClose(got, s, { rtol: (count + 2) * U32, scale: a }, label);
+      else expectClose(got, s.map((v) => v / count), { rtol: (count + 2) * U32, scale: a.map((v) => v / count) }, label);
+      y.dispose();
+    }
+    x.dispose();
+  }
+
+  it('more than 256 elements per output (workgroup-per-output kernel), few outputs', async () => {
+    await checkLarge(3, 1000, 1, ['sum', 'mean', 'max']);
+    await checkLarge(1000, 5, 0, ['sum', 'mean', 'max']);
+    await checkLarge(7, 256, 1, ['sum', 'max']); // exactly 256: the workgroup kernel's threshold
+    await checkLarge(9, 255, 1, ['sum', 'max']); // one below it: the thread-per-output kernel
+  });
+
+  it('a single output over 265k elements', async () => {
+    const rng = new Rng(11);
+    const shape = [513, 517];
+    const data = randomF32(sizeOf(shape), rng, 0, 1);
+    const x = tensor(data, shape);
+    const e = reduce(ref(shape, data), 'sum');
+    expectClose(await x.sum().data(), e, { rtol: (e.count + 2) * U32, scale: e.absSum }, 'sum of [513, 517]');
+    expectClose(await x.max().data(), reduce(ref(shape, data), 'max'), TOL.exact, 'max of [513, 517]');
+    x.dispose();
+  });
+
+  it('more than 65535 outputs with few elements each (thread-per-output kernel)', async () => {
+    await checkLarge(70001, 3, 1, ['sum', 'max']);
+    await checkLarge(2, 70001, 0, ['mean']);
+  });
+
+  it('more than 65535 outputs with more than 256 elements each (workgroup kernel on the 2D grid)', async () => {
+    // The smallest such case (16.8M elements): lavapipe takes ~1 s per pass.
+    await checkLarge(65537, 257, 1, ['sum']);
+  });
+});
