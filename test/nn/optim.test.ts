@@ -201,6 +201,9 @@ describe('optimizers', () => {
     expect(message).toContain("parameter 0: missing buffer 'exp_avg_sq'");
     expect(message).toContain('group 0: Adam: invalid betas');
     expect(opt.stateDict().json).toEqual(good.json);
+    const expAvg = await good.tensors['state.0.exp_avg'].data();
+    opt.loadStateDict(opt.stateDict());
+    expect(await opt.stateDict().tensors['state.0.exp_avg'].data()).toEqual(expAvg);
     dispose(opt, [p, q]);
   });
 

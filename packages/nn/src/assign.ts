@@ -23,6 +23,8 @@ export function assign(target: Tensor, source: Tensor | TensorEntry): void {
   if (target.size === 0) return;
   const runtime = rt();
   if (source instanceof Tensor) {
+    // A tensor (or view) onto the target's own storage already holds the values.
+    if (source.buffer === target.buffer) return;
     runtime.copy(source.buffer, 0, target.buffer, 0, target.size * 4);
   } else {
     if (source.data.length !== target.size) {

@@ -201,12 +201,14 @@ export abstract class Optimizer<H extends { lr: number }> {
     if (problems.length) throw new Error(`${name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
 
     newHyperparameters.forEach((h, i) => Object.assign(this.paramGroups[i], overrides<H>(h ?? {})));
-    this.disposeState();
-    for (const [i, entry] of loaded) {
+    // Copy before freeing the old state: the source may be this optimizer's own stateDict().
+    const restored = [...loaded].map(([i, entry]): [Tensor, ParamState] => {
       const state: ParamState = { step: entry.step, buffers: new Map() };
       for (const [b, value] of entry.buffers) assign(this.stateBuffer(state, b, params[i]), value);
-      this.states.set(params[i], state);
-    }
+      return [params[i], state];
+    });
+    this.disposeState();
+    for (const [p, state] of restored) this.states.set(p, state);
   }
 
   private disposeState(): void {
