@@ -4,7 +4,7 @@
  * is full or when data is read back.
  */
 import { acquireDevice, type DeviceInfo } from './device.ts';
-import type { KernelDef } from './kernel.ts';
+import type { KernelDef, StorageAccess } from './kernel.ts';
 
 // GPUBufferUsage's values; the global itself exists only once `webgpu`'s
 // globals are installed by acquireDevice(), after this module loads.
@@ -13,6 +13,7 @@ const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const STORAGE = 0x80;
 const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
+const SHADER_STAGE_COMPUTE = 0x4;
 
 /** Bytes reserved per dispatch in the parameter ring (the storage-offset alignment). */
 const PARAM_SLOT = 256;
@@ -35,6 +36,9 @@ export interface DeviceBuffer {
   readonly bytes: number;
 }
 
+/** Bind groups cached per buffer combination; cleared past this many (a training loop reuses few). */
+const MAX_CACHED_BIND_GROUPS = 16384;
+
 /** Rounds up to a size class: 2^k * {1, 1.25, 1.5, 1.75}, so waste stays under 25%. */
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);
@@ -56,10 +60,18 @@ export class Runtime {
   readonly info: DeviceInfo;
   readonly limits: GPUSupportedLimits;
 
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutKey: string }>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   private free = new Map<number, GPUBuffer[]>();
-  /** Released while commands that may use them are still unsubmitted. */
-  private releasedThisBatch: Array<{ size: number; buffer: GPUBuffer }> = [];
+  /**
+   * Buffers the unsubmitted batch uses. Reusing a freed buffer for later
+   * dispatches is safe (commands run in order), but queue.writeBuffer runs
+   * before the unsubmitted commands, so `write` submits first when it targets one.
+   */
+  private usedThisBatch = new Set<GPUBuffer>();
   private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0 };
 
   private encoder: GPUCommandEncoder | null = null;
@@ -123,18 +135,18 @@ export class Runtime {
       this.device.pushErrorScope('out-of-memory');
       buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.watchScope(`allocating ${label} (${bytes} bytes): out of GPU memory`);
+      this.bufferIds.set(buffer, this.nextBufferId++);
     }
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     return { buffer, size, bytes };
   }
 
-  /** Returns a buffer to the pool; it is reused only after the current batch is submitted. */
+  /** Returns a buffer to the pool for reuse. */
   release(b: DeviceBuffer): void {
     this.stats.liveBuffers--;
     this.stats.liveBytes -= b.size;
-    if (this.encoder) this.releasedThisBatch.push({ size: b.size, buffer: b.buffer });
-    else this.toPool(b.size, b.buffer);
+    this.toPool(b.size, b.buffer);
   }
 
   private toPool(size: number, buffer: GPUBuffer): void {
@@ -150,6 +162,7 @@ export class Runtime {
     this.flush();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.bindGroups.clear();
     this.stats.pooledBuffers = 0;
     this.stats.pooledBytes = 0;
   }
@@ -158,25 +171,65 @@ export class Runtime {
     return { ...this.stats };
   }
 
-  /** Uploads `data` into `dst` at byte `offset`. Safe: pooled buffers are never in unsubmitted work. */
+  /** Uploads `data` into `dst` at byte `offset`, after any encoded work that uses `dst`. */
   write(dst: DeviceBuffer, data: ArrayBufferView, offset = 0): void {
     this.checkHealthy();
+    if (this.usedThisBatch.has(dst.buffer)) this.flush();
     this.device.queue.writeBuffer(dst.buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   // ---------------------------------------------------------------- kernels
 
-  private pipeline<S extends object>(kernel: KernelDef<S>, spec: S): GPUComputePipeline {
+  /** Binding 0 (params) takes a dynamic offset, so a bind group depends only on the buffers and can be cached. */
+  private layoutFor(bindings: readonly StorageAccess[]): { layout: GPUBindGroupLayout; layoutKey: string } {
+    const layoutKey = bindings.join(',');
+    let layout = this.layouts.get(layoutKey);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        entries: [
+          { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
+          ...bindings.map((access, i) => ({
+            binding: i + 1,
+            visibility: SHADER_STAGE_COMPUTE,
+            buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+          })),
+        ],
+      });
+      this.layouts.set(layoutKey, layout);
+    }
+    return { layout, layoutKey };
+  }
+
+  private pipeline<S extends object>(kernel: KernelDef<S>, spec: S): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutKey: string } {
     const key = `${kernel.name}:${JSON.stringify(spec)}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     const code = kernel.source(spec);
+    const { layout, layoutKey } = this.layoutFor(kernel.bindings);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: key });
-    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: key,
+    });
     this.watchScope(`kernel ${key} failed to compile`, module);
+    p = { pipeline, layout, layoutKey };
     this.pipelines.set(key, p);
     return p;
+  }
+
+  private bindGroup(layout: GPUBindGroupLayout, layoutKey: string, buffers: readonly DeviceBuffer[]): GPUBindGroup {
+    const key = `${layoutKey}|${buffers.map((b) => this.bufferIds.get(b.buffer)).join(',')}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT } }];
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }));
+      group = this.device.createBindGroup({ layout, entries });
+      this.bindGroups.set(key, group);
+    }
+    return group;
   }
 
   /** Compiles a kernel specialization now and rejects with the compiler's messages if it is invalid. */
@@ -215,17 +268,13 @@ export class Runtime {
       throw new GpuError(`kernel ${kernel.name}: expected ${kernel.bindings.length} buffers, got ${buffers.length}`);
     }
     if (params.length * 4 > PARAM_SLOT) throw new GpuError(`kernel ${kernel.name}: parameter block over ${PARAM_SLOT} bytes`);
-    const pipeline = this.pipeline(kernel, spec);
+    const { pipeline, layout, layoutKey } = this.pipeline(kernel, spec);
     const slot = this.paramSlots++;
     this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_SLOT, size: Math.max(4, params.length * 4) } },
-    ];
-    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    for (const b of buffers) this.usedThisBatch.add(b.buffer);
     const pass = this.beginPass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, this.bindGroup(layout, layoutKey, buffers), [slot * PARAM_SLOT]);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.dispatches++;
     if (this.paramSlots >= PARAM_SLOTS || this.dispatches >= this.maxDispatchesPerBatch) this.flush();
@@ -235,6 +284,7 @@ export class Runtime {
   copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, bytes: number): void {
     this.checkHealthy();
     this.endPass();
+    this.usedThisBatch.add(src.buffer).add(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }
 
@@ -242,6 +292,7 @@ export class Runtime {
   clear(dst: DeviceBuffer, offset = 0, bytes = dst.size - offset): void {
     this.checkHealthy();
     this.endPass();
+    this.usedThisBatch.add(dst.buffer);
     this.commandEncoder().clearBuffer(dst.buffer, offset, bytes);
   }
 
@@ -274,8 +325,7 @@ export class Runtime {
     this.encoder = null;
     this.paramSlots = 0;
     this.dispatches = 0;
-    for (const { size, buffer } of this.releasedThisBatch) this.toPool(size, buffer);
-    this.releasedThisBatch = [];
+    this.usedThisBatch.clear();
   }
 
   /** Waits for every pending error scope and submitted work; throws the first reported error. */
