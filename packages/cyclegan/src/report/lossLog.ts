@@ -1,0 +1,82 @@
+/**
+ * The loss log: one JSON object per line in `loss_log.jsonl`,
+ * `{"iteration":100,"epoch":1,"time":12.5,"losses":{"D_A":0.25,...}}`.
+ * Appending a line is cheap and a crash loses at most the line being
+ * written; readers skip a torn last line. JSON has no NaN, so a diverged
+ * (non-finite) loss is written as null and read back as NaN.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './atomicWrite.ts';
+
+export const LOSS_LOG_FILE = 'loss_log.jsonl';
+
+export interface LossRecord {
+  iteration: number;
+  epoch: number;
+  /** Seconds since training started. */
+  time: number;
+  losses: Record<string, number>;
+}
+
+function toLine(r: LossRecord): string {
+  const losses: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(r.losses)) losses[k] = Number.isFinite(v) ? v : null;
+  return `${JSON.stringify({ iteration: r.iteration, epoch: r.epoch, time: r.time, losses })}\n`;
+}
+
+export function appendLossRecord(path: string, record: LossRecord): void {
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, toLine(record));
+}
+
+function parseRecord(line: string, where: string): LossRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new Error(`${where}: not JSON`);
+  }
+  const r = v as Partial<Record<keyof LossRecord, unknown>> | null;
+  if (!r || typeof r.iteration !== 'number' || typeof r.epoch !== 'number' || typeof r.time !== 'number' || typeof r.losses !== 'object' || r.losses === null) {
+    throw new Error(`${where}: expected {iteration, epoch, time, losses}`);
+  }
+  const losses: Record<string, number> = {};
+  for (const [k, x] of Object.entries(r.losses as Record<string, unknown>)) {
+    if (x !== null && typeof x !== 'number') throw new Error(`${where}: loss ${k} is not a number`);
+    losses[k] = x === null ? NaN : x;
+  }
+  return { iteration: r.iteration, epoch: r.epoch, time: r.time, losses };
+}
+
+/** All records in file order; [] when the file does not exist. A malformed line other than a torn last one throws. */
+export function readLossLog(path: string): LossRecord[] {
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  // A complete file ends with '\n'; anything after the last one is a torn write.
+  const torn = lines.pop() ?? '';
+  const records: LossRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() !== '') records.push(parseRecord(line, `${path}:${i + 1}`));
+  });
+  if (torn.trim() !== '') {
+    try {
+      records.push(parseRecord(torn, `${path}:${lines.length + 1}`));
+    } catch {
+      // The write was cut short: the record never completed.
+    }
+  }
+  return records;
+}
+
+/**
+ * Drops records past `iteration` (atomically), for resuming from a
+ * checkpoint taken there: the log then continues without the steps that the
+ * resumed run will redo.
+ */
+export function trimLossLog(path: string, iteration: number): LossRecord[] {
+  const kept = readLossLog(path).filter((r) => r.iteration <= iteration);
+  if (existsSync(path)) writeFileAtomic(path, kept.map(toLine).join(''));
+  return kept;
+}
