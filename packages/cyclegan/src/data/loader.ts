@@ -57,6 +57,9 @@ interface Slot {
   result: Promise<Outcome> | null;
 }
 
+/** Longest wait for decode workers to stop. */
+const CLOSE_TIMEOUT_MS = 2000;
+
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, (outcome: Outcome) => void>;
@@ -128,7 +131,13 @@ class DecodePool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    // terminate() of a worker that is still loading its tsx hooks can stay
+    // pending without holding the process open, so Node would exit (code 13)
+    // mid-close and lose the caller's error. A ref'd timer bounds the wait.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
+    await Promise.race([Promise.all(this.workers.map((w) => w.worker.terminate())), bound]);
+    clearTimeout(timer);
   }
 }
 

@@ -45,10 +45,10 @@ export const CYCLEGAN_DEFAULTS: ResolvedCycleGANOptions = {
 };
 
 /** Loss values of one step, as the reference names them. */
-export interface CycleGANLosses {
+export type CycleGANLosses = {
   D_A: number; G_A: number; cycle_A: number; idt_A: number;
   D_B: number; G_B: number; cycle_B: number; idt_B: number;
-}
+};
 export const LOSS_NAMES: ReadonlyArray<keyof CycleGANLosses> = ['D_A', 'G_A', 'cycle_A', 'idt_A', 'D_B', 'G_B', 'cycle_B', 'idt_B'];
 
 /** Images of one step, for sample grids. */

@@ -1,0 +1,76 @@
+/**
+ * What a training run shows and leaves behind, beside its checkpoints:
+ * a progress bar, `loss_log.jsonl` and `loss_plot.svg` (every print_freq
+ * iterations), and sample grids with an HTML index under `web/` (every
+ * display_freq iterations).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor } from '@stripes/tensor';
+import { writePng } from '../image/codec.ts';
+import { fromCHW } from '../image/convert.ts';
+import type { ImageU8 } from '../image/types.ts';
+import type { CycleGANVisuals } from '../model/cyclegan.ts';
+import { writeFileAtomic } from '../report/atomicWrite.ts';
+import { composeGrid, GRID_COLUMNS, sampleRow, type SampleImages } from '../report/grid.ts';
+import { samplesIndexHtml, type SampleEntry } from '../report/html.ts';
+import { appendLossRecord, LOSS_LOG_FILE, trimLossLog, type LossRecord } from '../report/lossLog.ts';
+import { LOSS_PLOT_FILE, writeLossPlot } from '../report/plot.ts';
+import { ProgressWriter, type ProgressStream } from '../report/progress.ts';
+import type { IterationInfo, TrainHooks } from '../train.ts';
+
+/** The first image of a batch tensor [N, C, H, W]. */
+async function firstImage(t: Tensor): Promise<ImageU8> {
+  const [, channels, height, width] = t.shape;
+  const data = await t.data();
+  return fromCHW({ channels, height, width, data: data.subarray(0, channels * height * width) });
+}
+
+export interface TrainReport {
+  hooks: TrainHooks;
+  /** Ends the progress line. */
+  done(): void;
+  lossLogPath: string;
+  lossPlotPath: string;
+  samplesIndexPath: string;
+}
+
+/**
+ * `resumedAt`: the iteration a resumed run starts from; log records past it
+ * (from the interrupted run) are dropped so the log has no duplicates.
+ */
+export function trainReport(experimentDir: string, name: string, resumedAt: number | null, stream: ProgressStream = process.stdout): TrainReport {
+  const lossLogPath = join(experimentDir, LOSS_LOG_FILE);
+  const lossPlotPath = join(experimentDir, LOSS_PLOT_FILE);
+  const webDir = join(experimentDir, 'web');
+  const imagesDir = join(webDir, 'images');
+  const samplesIndexPath = join(webDir, 'index.html');
+  mkdirSync(imagesDir, { recursive: true });
+  const records: LossRecord[] = resumedAt === null ? [] : trimLossLog(lossLogPath, resumedAt);
+  if (resumedAt === null && existsSync(lossLogPath)) trimLossLog(lossLogPath, -1);
+  const samples: SampleEntry[] = [];
+  const progress = new ProgressWriter(stream);
+  const started = performance.now();
+  const total = (i: IterationInfo) => i.epochSize * (i.lastEpoch - i.epoch + 1) + i.totalIters - i.epochIter;
+
+  const hooks: TrainHooks = {
+    log: (line) => progress.log(line),
+    onIteration: (info) => {
+      progress.update({ iteration: info.totalIters, totalIterations: total(info), epoch: info.epoch, totalEpochs: info.lastEpoch, losses: info.losses ?? {} });
+      if (!info.losses) return;
+      const record: LossRecord = { iteration: info.totalIters, epoch: info.epoch, time: (performance.now() - started) / 1000, losses: { ...info.losses } };
+      appendLossRecord(lossLogPath, record);
+      records.push(record);
+      writeLossPlot(lossPlotPath, records, { title: `${name}: losses` });
+    },
+    onVisuals: async (info, visuals: CycleGANVisuals) => {
+      const tiles = Object.fromEntries(await Promise.all(GRID_COLUMNS.map(async (c) => [c, await firstImage(visuals[c])] as const))) as SampleImages;
+      const file = `epoch${String(info.epoch).padStart(3, '0')}_iter${String(info.totalIters).padStart(8, '0')}.png`;
+      writePng(join(imagesDir, file), composeGrid([sampleRow(tiles)]));
+      samples.push({ epoch: info.epoch, iteration: info.totalIters, image: `images/${file}` });
+      writeFileAtomic(samplesIndexPath, samplesIndexHtml(`${name}: training samples`, samples, { refreshSeconds: 30 }));
+    },
+    onCheckpoint: (path, info) => progress.log(`saved ${path} (epoch ${info.epoch}, iteration ${info.totalIters})`),
+  };
+  return { hooks, done: () => progress.done(), lossLogPath, lossPlotPath, samplesIndexPath };
+}

@@ -1,0 +1,207 @@
+/**
+ * Inference: loading a generator from a checkpoint, the `test` command
+ * (every testA and testB image through both directions, an HTML page, and
+ * metrics.json) and the `translate` command (any file or folder, any size).
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, extname, join, relative } from 'node:path';
+import { pad, slice, tensor, tidy, type Tensor } from '@stripes/tensor';
+import { listImages } from './data/dataset.ts';
+import { applyTransform, type Preprocess } from './data/transforms.ts';
+import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
+import { readImage, writePng } from './image/codec.ts';
+import { fromCHW, toCHW, toChannels } from './image/convert.ts';
+import type { ImageCHW, ImageU8 } from './image/types.ts';
+import { evaluateTranslation, type TranslationReport } from './metrics.ts';
+import { CycleGAN } from './model/cyclegan.ts';
+import { testResultsHtml, type TestPair } from './report/html.ts';
+import { writeFileAtomic } from './report/atomicWrite.ts';
+import { checkpointPath, readTrainingCheckpoint } from './train.ts';
+
+/** Rebuilds the model a checkpoint was trained as and loads its weights (not its training state). */
+export function loadModel(path: string): CycleGAN {
+  if (!existsSync(path)) throw new Error(`checkpoint not found: ${path}`);
+  const { json, tensors } = readTrainingCheckpoint(path);
+  const model = new CycleGAN({ ...json.model, poolSize: 0 });
+  model.loadState(tensors);
+  return model;
+}
+
+function toTensor(img: ImageCHW): Tensor {
+  return tensor(img.data, [1, img.channels, img.height, img.width]);
+}
+
+async function toImage(t: Tensor): Promise<ImageU8> {
+  const [, channels, height, width] = t.shape;
+  return fromCHW({ channels, height, width, data: await t.data() });
+}
+
+/**
+ * Runs one generator on an image of any size: sizes that are not multiples
+ * of 4 (the generator's two stride-2 stages) are padded by edge replication
+ * and the result cropped back.
+ */
+export function translateTensor(model: CycleGAN, x: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
+  return tidy(() => {
+    const [, , h, w] = x.shape;
+    const padH = (4 - (h % 4)) % 4;
+    const padW = (4 - (w % 4)) % 4;
+    const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
+    const y = model.translate(input, direction);
+    return padH || padW ? slice(slice(y, 2, 0, h), 3, 0, w) : y;
+  });
+}
+
+export interface TestConfig {
+  dataroot: string;
+  name: string;
+  checkpointsDir: string;
+  resultsDir: string;
+  epoch: string;
+  phase: string;
+  loadSize: number;
+  cropSize: number;
+  preprocess: Preprocess;
+  numTest: number;
+  log?: (line: string) => void;
+}
+
+export interface TestMetrics {
+  /** Mean |rec - real| over pixels in [-1, 1] units, per direction. */
+  cycleL1: { A: number; B: number };
+  images: { testA: number; testB: number };
+  /** Present when the data set carries object masks and backgrounds (the bundled demo data). */
+  stripeScore?: TranslationReport['stripeScore'];
+  stripeMovement?: number;
+  maskIoU?: number;
+  targets?: TranslationReport['targets'];
+  passed?: boolean;
+}
+
+export interface TestResult {
+  outDir: string;
+  htmlPath: string;
+  metricsPath: string;
+  metrics: TestMetrics;
+}
+
+/** The reference's test.py for CycleGAN: translates every test image both ways and saves real / fake / rec. */
+export async function runTest(config: TestConfig): Promise<TestResult> {
+  const log = config.log ?? ((line: string) => console.log(line));
+  const ckpt = checkpointPath(config, config.epoch);
+  const model = loadModel(ckpt);
+  const channels = { A: model.options.inputNc, B: model.options.outputNc };
+  const outDir = join(config.resultsDir, config.name, `${config.phase}_${config.epoch}`);
+  const imageDir = join(outDir, 'images');
+  mkdirSync(imageDir, { recursive: true });
+  const transform = { preprocess: config.preprocess, loadSize: config.loadSize, cropSize: config.cropSize, noFlip: true };
+  // Test crops are centred, as torchvision's CenterCrop would take them; there is no randomness at test time.
+  const centre = { cropX: 0.5, cropY: 0.5, flip: false };
+  const pairs: TestPair[] = [];
+  const translated: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
+  const originals: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
+  const cycle: Record<'A' | 'B', number[]> = { A: [], B: [] };
+  try {
+    for (const side of ['A', 'B'] as const) {
+      const other = side === 'A' ? 'B' : 'A';
+      const dir = join(config.dataroot, `${config.phase}${side}`);
+      const paths = listImages(dir).slice(0, config.numTest);
+      if (paths.length === 0) throw new Error(`${dir}: no images to test`);
+      for (const path of paths) {
+        const stem = basename(path, extname(path));
+        const real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, centre);
+        const [fake, rec, l1] = tidy(() => {
+          const x = toTensor(real);
+          const f = translateTensor(model, x, side === 'A' ? 'AtoB' : 'BtoA');
+          const r = translateTensor(model, f, side === 'A' ? 'BtoA' : 'AtoB');
+          return [f, r, r.sub(x).abs().mean()];
+        });
+        const [fakeImg, recImg, l1Value] = await Promise.all([toImage(fake), toImage(rec), l1.item()]);
+        fake.dispose();
+        rec.dispose();
+        l1.dispose();
+        const realImg = fromCHW(real);
+        const files = { real: `${stem}_real_${side}.png`, fake: `${stem}_fake_${other}.png`, rec: `${stem}_rec_${side}.png` };
+        writePng(join(imageDir, files.real), realImg);
+        writePng(join(imageDir, files.fake), fakeImg);
+        writePng(join(imageDir, files.rec), recImg);
+        pairs.push({ name: `${side}: ${stem}`, input: relative(outDir, join(imageDir, files.real)), output: relative(outDir, join(imageDir, files.fake)) });
+        originals[side].push(realImg);
+        translated[side].push(fakeImg);
+        cycle[side].push(l1Value);
+      }
+      log(`test: translated ${paths.length} ${config.phase}${side} images`);
+    }
+  } finally {
+    model.dispose();
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const metrics: TestMetrics = {
+    cycleL1: { A: mean(cycle.A), B: mean(cycle.B) },
+    images: { testA: originals.A.length, testB: originals.B.length },
+  };
+  const demo = demoMetrics(config, originals, translated, log);
+  if (demo) {
+    Object.assign(metrics, {
+      stripeScore: demo.stripeScore, stripeMovement: demo.stripeMovement, maskIoU: demo.maskIoU, targets: demo.targets, passed: demo.passed,
+    });
+  }
+  const metricsPath = join(outDir, 'metrics.json');
+  writeFileSync(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+  const summary: Array<[string, string]> = [['cycle L1 (A / B)', `${metrics.cycleL1.A.toFixed(4)} / ${metrics.cycleL1.B.toFixed(4)}`]];
+  if (demo) {
+    summary.push(['stripe movement', `${(demo.stripeMovement * 100).toFixed(1)}% (target ${demo.targets.stripeMovement * 100}%)`]);
+    summary.push(['mask IoU', `${demo.maskIoU.toFixed(3)} (target ${demo.targets.maskIoU})`]);
+  }
+  const htmlPath = join(outDir, 'index.html');
+  writeFileAtomic(htmlPath, testResultsHtml(`${config.name}: ${config.phase} results (epoch ${config.epoch})`, pairs, { summary, inputLabel: 'real', outputLabel: 'translated' }));
+  return { outDir, htmlPath, metricsPath, metrics };
+}
+
+/** Stripe score and shape preservation, when the data set is the bundled mini horse2zebra (it ships masks and backgrounds). */
+function demoMetrics(config: TestConfig, real: Record<'A' | 'B', ImageU8[]>, fake: Record<'A' | 'B', ImageU8[]>, log: (l: string) => void): TranslationReport | null {
+  if (config.phase !== 'test' || !existsSync(join(config.dataroot, MANIFEST_FILE))) return null;
+  const a = loadMiniZebraSplit(config.dataroot, 'testA');
+  const b = loadMiniZebraSplit(config.dataroot, 'testB');
+  const n = Math.min(a.images.length, fake.A.length);
+  if (fake.A.slice(0, n).some((img, i) => img.width !== a.images[i].width || img.height !== a.images[i].height)) {
+    log('test: stripe and shape metrics skipped: the model resolution differs from the data set (use --preprocess none or load_size = crop_size = image size)');
+    return null;
+  }
+  const rgb = (img: ImageU8) => toChannels(img, 3);
+  return evaluateTranslation({
+    realA: a.images.slice(0, n).map(rgb),
+    fakeB: fake.A.slice(0, n).map(rgb),
+    masksA: a.masks.slice(0, n),
+    backgroundsA: a.backgrounds.slice(0, n),
+    realB: b.images.map(rgb),
+    masksB: b.masks,
+  });
+}
+
+/** `translate`: one image file, or every image in a folder, at its own size. */
+export async function translatePath(modelPath: string, direction: 'AtoB' | 'BtoA', input: string, output: string, log: (l: string) => void = console.log): Promise<string[]> {
+  if (!existsSync(input)) throw new Error(`translate: input not found: ${input}`);
+  const model = loadModel(modelPath);
+  const channels = (direction === 'AtoB' ? model.options.inputNc : model.options.outputNc) as 1 | 3;
+  const isDir = statSync(input).isDirectory();
+  const inputs = isDir ? listImages(input) : [input];
+  if (isDir && inputs.length === 0) throw new Error(`translate: no images in ${input}`);
+  const written: string[] = [];
+  try {
+    if (isDir) mkdirSync(output, { recursive: true });
+    for (const path of inputs) {
+      // No resizing: the image keeps its own size (translateTensor pads to a multiple of 4).
+      const img = toCHW(toChannels(readImage(path), channels));
+      const y = tidy(() => translateTensor(model, toTensor(img), direction));
+      const out = isDir ? join(output, `${basename(path, extname(path))}.png`) : output;
+      writePng(out, await toImage(y));
+      y.dispose();
+      written.push(out);
+    }
+  } finally {
+    model.dispose();
+  }
+  log(`translate: wrote ${written.length} image(s) to ${output}`);
+  return written;
+}
