@@ -11,6 +11,7 @@ import { Rng, tensor, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { UnalignedDataset } from './data/dataset.ts';
 import type { Preprocess } from './data/transforms.ts';
+import { minimumImageSize } from './model/networks.ts';
 import { CycleGAN, readLosses, type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals } from './model/cyclegan.ts';
 
 export interface TrainConfig extends CycleGANOptions {
@@ -119,6 +120,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   // A resumed run rebuilds the saved architecture; its own options only set the schedule length.
   const model = new CycleGAN(resume ? { ...resume.json.model } : config);
   const o = model.options;
+  const min = minimumImageSize(o.nLayersD);
+  if (config.preprocess !== 'none' && config.preprocess !== 'scale_width' && config.cropSize < min) {
+    model.dispose();
+    throw new Error(`train: --crop_size ${config.cropSize} is too small for a ${o.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
+  }
   const dataset = new UnalignedDataset({
     dataroot: config.dataroot, phase: 'train', direction: config.direction,
     inputNc: channels(o.inputNc), outputNc: channels(o.outputNc),

@@ -8,7 +8,7 @@ import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type Sc
 import { keep, noGrad, Rng, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
-import { initWeights, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
+import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
 
 export interface CycleGANOptions {
   inputNc?: number;
@@ -120,6 +120,12 @@ export class CycleGAN {
    */
   optimizeParameters(realA: Tensor, realB: Tensor, withVisuals = false): { losses: Record<keyof CycleGANLosses, Tensor>; visuals: CycleGANVisuals | null } {
     const o = this.options;
+    const min = minimumImageSize(o.nLayersD);
+    for (const t of [realA, realB]) {
+      if (t.rank !== 4 || t.shape[2] < min || t.shape[3] < min) {
+        throw new Error(`CycleGAN.optimizeParameters: images must be [N, C, H, W] with H, W >= ${min} for a ${o.nLayersD}-layer PatchGAN, got [${t.shape.join(', ')}]`);
+      }
+    }
     return tidy(() => {
       const fakeB = this.netG_A.call(realA);
       const recA = this.netG_B.call(fakeB);

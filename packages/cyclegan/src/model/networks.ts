@@ -121,3 +121,24 @@ export function initWeights(net: AnyModule, { gain = 0.02, rng }: { gain?: numbe
     else if (name.endsWith('.bias')) init.zeros(p);
   }
 }
+
+/**
+ * The smallest square image both networks accept: the generator's reflection
+ * pads need its 1/4-size features to be at least 2 px, and every PatchGAN
+ * InstanceNorm needs planes of more than one pixel (k4 p1: stride 2 maps s to
+ * floor(s / 2), stride 1 to s - 1).
+ */
+export function minimumImageSize(nLayersD: number): number {
+  const fits = (size: number): boolean => {
+    if (Math.floor(size / 4) < 2) return false;
+    let s = Math.floor(size / 2);
+    for (let n = 1; n < nLayersD; n++) {
+      s = Math.floor(s / 2);
+      if (s < 2) return false;
+    }
+    return s - 1 >= 2 && s - 2 >= 1;
+  };
+  let size = 8;
+  while (!fits(size)) size += 4;
+  return size;
+}
