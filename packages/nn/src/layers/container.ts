@@ -1,6 +1,8 @@
 /** Sequential: applies its layers in order. */
-import type { Tensor } from '@stripes/tensor';
+import { instanceNorm2d, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
+import { LeakyReLU, ReLU } from './activation.ts';
+import { InstanceNorm2d } from './norm.ts';
 
 /** A chain of single-input layers, named "0", "1", ... in its state dict, as torch.nn.Sequential. */
 export class Sequential extends Module {
@@ -12,6 +14,19 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, layer) => layer.call(h), x);
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      const next = this.layers[i + 1];
+      // InstanceNorm followed by (Leaky)ReLU runs as one fused kernel each way,
+      // saving a pass and a saved tensor; both layers stay, so names are unchanged.
+      if (layer instanceof InstanceNorm2d && (next instanceof ReLU || next instanceof LeakyReLU)) {
+        h = layer.forwardWithActivation(h, next instanceof ReLU ? { activation: 'relu' } : { activation: 'leakyRelu', slope: next.negativeSlope });
+        i++;
+      } else {
+        h = layer.call(h);
+      }
+    }
+    return h;
   }
 }

@@ -1,5 +1,5 @@
 /** InstanceNorm2d, as CycleGAN uses it: per-sample, per-channel statistics, no running averages. */
-import { instanceNorm2d, ones, zeros, type Tensor } from '@stripes/tensor';
+import { instanceNorm2d, ones, zeros, type InstanceNormOptions, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
 
 export interface InstanceNorm2dOptions {
@@ -33,9 +33,14 @@ export class InstanceNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWithActivation(x, {});
+  }
+
+  /** Normalizes and applies an activation in the same kernel (what `Sequential` uses for IN + ReLU). */
+  forwardWithActivation(x: Tensor, act: Pick<InstanceNormOptions, 'activation' | 'slope'>): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
       throw new Error(`InstanceNorm2d: expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
     }
-    return instanceNorm2d(x, { eps: this.eps, weight: this.weight ?? undefined, bias: this.bias ?? undefined });
+    return instanceNorm2d(x, { eps: this.eps, weight: this.weight ?? undefined, bias: this.bias ?? undefined, ...act });
   }
 }
