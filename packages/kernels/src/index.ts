@@ -1,5 +1,5 @@
 export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice } from './device.ts';
-export { init, rt, Runtime, GpuError, sizeClass, type DeviceBuffer, type MemoryStats } from './runtime.ts';
+export { init, rt, Runtime, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type MemoryStats } from './runtime.ts';
 export { defineKernel, f32Bits, grid1d, gridFor, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, type KernelDef, type StorageAccess } from './kernel.ts';
 export { contiguousStrides, collapse, padDims, MAX_DIMS, WGSL_STRIDED_OFFSET } from './ops/layout.ts';
 export { fill, fillKernel } from './ops/fill.ts';
@@ -15,7 +15,7 @@ export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
-export { instanceNorm, instanceNormKernel, normParams, NORM_WORKGROUP, WGSL_NORM_PARAMS, WGSL_WORKGROUP_SUM2, type InstanceNormArgs } from './ops/instanceNorm.ts';
+export { instanceNorm, instanceNormKernel, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNormArgs } from './ops/instanceNorm.ts';
 export { instanceNormBackward, instanceNormBackwardKernel } from './ops/instanceNormBackward.ts';
 export { pad, padKernel, padOutputSize, type PadMode, type Pad2d, type PadArgs } from './ops/pad.ts';
 export { padBackward, padBackwardKernel } from './ops/padBackward.ts';

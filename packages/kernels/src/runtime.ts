@@ -87,6 +87,7 @@ export class Runtime {
   /** Uncaptured errors, usually consequences of a scoped one; reported after them. */
   private deviceErrors: GpuError[] = [];
   private pendingScopes: Promise<void>[] = [];
+  private profiler: KernelProfiler | null = null;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
 
@@ -272,11 +273,19 @@ export class Runtime {
     const slot = this.paramSlots++;
     this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
     for (const b of buffers) this.usedThisBatch.add(b.buffer);
-    const pass = this.beginPass();
+    let pass: GPUComputePassEncoder;
+    if (this.profiler) {
+      // One pass per dispatch, so its timestamps measure that dispatch alone.
+      this.endPass();
+      pass = this.pass = this.profiler.beginPass(this.commandEncoder(), kernel.name);
+    } else {
+      pass = this.beginPass();
+    }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.bindGroup(layout, layoutKey, buffers), [slot * PARAM_SLOT]);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.dispatches++;
+    if (this.profiler) this.endPass();
     if (this.paramSlots >= PARAM_SLOTS || this.dispatches >= this.maxDispatchesPerBatch) this.flush();
   }
 
@@ -321,11 +330,34 @@ export class Runtime {
       // after the previous batch's commands and before this batch's.
       this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging.buffer, 0, this.paramSlots * PARAM_SLOT);
     }
+    this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.submitted();
     this.encoder = null;
     this.paramSlots = 0;
     this.dispatches = 0;
     this.usedThisBatch.clear();
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (timestamp queries; each dispatch
+   * gets its own pass, so this slows the run down a little). Returns null when
+   * the adapter has no timestamp queries.
+   */
+  startProfiling(): KernelProfiler | null {
+    if (!this.device.features.has('timestamp-query')) return null;
+    this.flush();
+    this.profiler = new KernelProfiler(this.device);
+    return this.profiler;
+  }
+
+  /** Stops timing; resolves to GPU milliseconds and dispatch counts per kernel name. */
+  async stopProfiling(): Promise<Map<string, { ms: number; count: number }>> {
+    const p = this.profiler;
+    if (!p) return new Map();
+    this.flush();
+    this.profiler = null;
+    return p.results();
   }
 
   /** Waits for every pending error scope and submitted work; throws the first reported error. */
@@ -381,4 +413,64 @@ export function init(): Promise<Runtime> {
 export function rt(): Runtime {
   if (!runtime) throw new GpuError('stripes: the GPU runtime is not ready; call `await init()` (or `await ready()` from @stripes/tensor) first');
   return runtime;
+}
+
+/** Per-kernel GPU time from timestamp queries written at the start and end of each dispatch's pass. */
+export class KernelProfiler {
+  private static readonly CAPACITY = 1024;
+  private readonly querySet: GPUQuerySet;
+  private names: string[] = [];
+  private unsubmitted: Array<{ names: string[]; resolved: GPUBuffer; staging: GPUBuffer }> = [];
+  private readbacks: Array<Promise<void>> = [];
+  private readonly totals = new Map<string, { ms: number; count: number }>();
+
+  constructor(private readonly device: GPUDevice) {
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: KernelProfiler.CAPACITY * 2 });
+  }
+
+  beginPass(encoder: GPUCommandEncoder, kernel: string): GPUComputePassEncoder {
+    if (this.names.length === KernelProfiler.CAPACITY) this.resolve(encoder);
+    const i = this.names.length;
+    this.names.push(kernel);
+    return encoder.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+  }
+
+  /** Copies this batch's timestamps out (before the encoder is finished) so the query set can be reused. */
+  resolve(encoder: GPUCommandEncoder): void {
+    const n = this.names.length;
+    if (n === 0) return;
+    const bytes = n * 16;
+    const resolved = this.device.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | COPY_SRC });
+    const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+    encoder.resolveQuerySet(this.querySet, 0, n * 2, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    this.unsubmitted.push({ names: this.names, resolved, staging });
+    this.names = [];
+  }
+
+  /** Called after the submit that carries the resolves: only then may their buffers be mapped. */
+  submitted(): void {
+    for (const { names, resolved, staging } of this.unsubmitted) {
+      this.readbacks.push(
+        staging.mapAsync(MAP_READ).then(() => {
+          const t = new BigUint64Array(staging.getMappedRange());
+          names.forEach((name, k) => {
+            const entry = this.totals.get(name) ?? { ms: 0, count: 0 };
+            entry.ms += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+            entry.count++;
+            this.totals.set(name, entry);
+          });
+          staging.destroy();
+          resolved.destroy();
+        }),
+      );
+    }
+    this.unsubmitted = [];
+  }
+
+  async results(): Promise<Map<string, { ms: number; count: number }>> {
+    await Promise.all(this.readbacks);
+    this.querySet.destroy();
+    return this.totals;
+  }
 }

@@ -1,19 +1,31 @@
 import { defineKernel, f32Bits, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
-/** Threads per plane workgroup, shared with the backward kernel. */
+/** Threads per plane workgroup, the largest of the sizes `normThreads` picks. */
 export const NORM_WORKGROUP = 256;
 
 /**
- * Sums a vec2 over the workgroup (tree in workgroup memory) and hands the
- * total to every thread. Call from uniform control flow.
+ * Threads per plane: about 16 elements per thread, between 32 and 256. Small
+ * planes (CycleGAN's deep 8x8 features) would otherwise leave most of a
+ * 256-thread group idle and pay 8 levels of barriers (costly on CPU drivers).
  */
-export const WGSL_WORKGROUP_SUM2 = /* wgsl */ `
-var<workgroup> partial: array<vec2<f32>, ${NORM_WORKGROUP}>;
+export function normThreads(size: number): 32 | 64 | 128 | 256 {
+  if (size <= 512) return 32;
+  if (size <= 1024) return 64;
+  if (size <= 2048) return 128;
+  return 256;
+}
+
+/**
+ * Sums a vec2 over a workgroup of `threads` (tree in workgroup memory) and
+ * hands the total to every thread. Call from uniform control flow.
+ */
+export const wgslWorkgroupSum2 = (threads: number): string => /* wgsl */ `
+var<workgroup> partial: array<vec2<f32>, ${threads}>;
 fn workgroupSum2(v: vec2<f32>, li: u32) -> vec2<f32> {
   partial[li] = v;
   workgroupBarrier();
-  for (var width = ${NORM_WORKGROUP / 2}u; width > 0u; width >>= 1u) {
+  for (var width = ${threads / 2}u; width > 0u; width >>= 1u) {
     if (li < width) { partial[li] += partial[li + width]; }
     workgroupBarrier();
   }
@@ -40,10 +52,10 @@ fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
  * passes, stable for inputs far from zero), then y = act(x̂ * w + b).
  * Writes (mean, 1/sqrt(var + eps)) per plane to `stats` for the backward.
  */
-export const instanceNormKernel = defineKernel({
+export const instanceNormKernel = defineKernel<{ threads: number }>({
   name: 'instanceNorm',
   bindings: ['read', 'read', 'read', 'read_write', 'read_write'],
-  source: () => /* wgsl */ `
+  source: ({ threads }) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
@@ -52,8 +64,8 @@ export const instanceNormKernel = defineKernel({
 @group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
 ${WGSL_NORM_PARAMS}
 ${WGSL_FLAT_WORKGROUP}
-${WGSL_WORKGROUP_SUM2}
-@compute @workgroup_size(${NORM_WORKGROUP})
+${wgslWorkgroupSum2(threads)}
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let plane = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
@@ -61,10 +73,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = plane * p.size;
   let inv = 1.0 / f32(p.size);
   var s = 0.0;
-  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) { s += x[base + i]; }
+  for (var i = li; i < p.size; i += ${threads}u) { s += x[base + i]; }
   let mean = workgroupSum2(vec2(s, 0.0), li).x * inv;
   var q = 0.0;
-  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+  for (var i = li; i < p.size; i += ${threads}u) {
     let d = x[base + i] - mean;
     q += d * d;
   }
@@ -73,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // y = (x - mean) * rstd * w + b, folded into one multiply-add per element.
   let scale = rstd * planeWeight(plane);
   let shift = planeBias(plane) - mean * scale;
-  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+  for (var i = li; i < p.size; i += ${threads}u) {
     let z = x[base + i] * scale + shift;
     y[base + i] = z * activationSlope(z);
   }
@@ -104,7 +116,7 @@ export function instanceNorm(
   stats: DeviceBuffer,
   args: InstanceNormArgs,
 ): void {
-  rt.dispatch(instanceNormKernel, {}, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+  rt.dispatch(instanceNormKernel, { threads: normThreads(args.size) }, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
 }
 
 /** The `Params` words of WGSL_NORM_PARAMS. */

@@ -1,6 +1,6 @@
 import { grid1d, defineKernel, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { NORM_WORKGROUP, normParams, WGSL_NORM_PARAMS, WGSL_WORKGROUP_SUM2, type InstanceNormArgs } from './instanceNorm.ts';
+import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNormArgs } from './instanceNorm.ts';
 
 /**
  * Backward of `instanceNorm`, one workgroup per plane. With z = x̂ w + b,
@@ -11,10 +11,10 @@ import { NORM_WORKGROUP, normParams, WGSL_NORM_PARAMS, WGSL_WORKGROUP_SUM2, type
  * and per plane sums[plane] = Σ gz x̂, sums[planes + plane] = Σ gz, which
  * summed over the batch are the weight and bias gradients.
  */
-export const instanceNormBackwardKernel = defineKernel({
+export const instanceNormBackwardKernel = defineKernel<{ threads: number }>({
   name: 'instanceNormBackward',
   bindings: ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'],
-  source: () => /* wgsl */ `
+  source: ({ threads }) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
@@ -25,8 +25,8 @@ export const instanceNormBackwardKernel = defineKernel({
 @group(0) @binding(7) var<storage, read_write> sums: array<f32>;
 ${WGSL_NORM_PARAMS}
 ${WGSL_FLAT_WORKGROUP}
-${WGSL_WORKGROUP_SUM2}
-@compute @workgroup_size(${NORM_WORKGROUP})
+${wgslWorkgroupSum2(threads)}
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let plane = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let scale = rstd * w;
   let shift = planeBias(plane) - mean * scale;
   var acc = vec2(0.0, 0.0);
-  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+  for (var i = li; i < p.size; i += ${threads}u) {
     let v = x[base + i];
     let xh = (v - mean) * rstd;
     let gz = gy[base + i] * activationSlope(v * scale + shift);
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let inv = 1.0 / f32(p.size);
   let meanG = total.x * w * inv;
   let meanGX = total.y * w * inv;
-  for (var i = li; i < p.size; i += ${NORM_WORKGROUP}u) {
+  for (var i = li; i < p.size; i += ${threads}u) {
     let v = x[base + i];
     let xh = (v - mean) * rstd;
     let gz = gy[base + i] * activationSlope(v * scale + shift);
@@ -77,5 +77,5 @@ export function instanceNormBackward(
   sums: DeviceBuffer,
   args: InstanceNormArgs,
 ): void {
-  rt.dispatch(instanceNormBackwardKernel, {}, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
+  rt.dispatch(instanceNormBackwardKernel, { threads: normThreads(args.size) }, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
 }
