@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateMiniZebra } from '../../packages/cyclegan/src/demo/dataset.ts';
+import { readTrainingCheckpoint } from '../../packages/cyclegan/src/train.ts';
+
+const bin = join(__dirname, '../../packages/cyclegan/bin/stripes-cyclegan.mjs');
+let root: string;
+let dataroot: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'stripes-cli-'));
+  dataroot = join(root, 'data');
+  generateMiniZebra({ outDir: dataroot, seed: 2, size: 16, counts: { trainA: 3, trainB: 3, testA: 2, testB: 2 } });
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const tiny = (name: string) => [
+  '--dataroot', dataroot, '--name', name, '--checkpoints_dir', join(root, 'ckpt'),
+  '--ngf', '4', '--ndf', '4', '--netG', 'resnet_6blocks', '--netD', 'n_layers', '--n_layers_D', '2',
+  '--load_size', '16', '--crop_size', '16', '--pool_size', '2', '--seed', '5',
+];
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('stripes-cyclegan', () => {
+  test('train -> test -> translate on a few tiny images', () => {
+    const trained = run(['train', ...tiny('e2e'), '--n_epochs', '1', '--n_epochs_decay', '1', '--print_freq', '2', '--display_freq', '3', '--save_epoch_freq', '1']);
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/finished/);
+    const exp = join(root, 'ckpt', 'e2e');
+    for (const f of ['latest.ckpt.safetensors', '1.ckpt.safetensors', 'loss_log.jsonl', 'loss_plot.svg', 'web/index.html']) expect(existsSync(join(exp, f)), f).toBe(true);
+    expect(readdirSync(join(exp, 'web', 'images')).length).toBeGreaterThan(0);
+    const lossLines = readFileSync(join(exp, 'loss_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lossLines.length).toBe(3);
+    expect(Object.keys(lossLines[0].losses).sort()).toEqual(['D_A', 'D_B', 'G_A', 'G_B', 'cycle_A', 'cycle_B', 'idt_A', 'idt_B']);
+
+    const tested = run(['test', '--dataroot', dataroot, '--name', 'e2e', '--checkpoints_dir', join(root, 'ckpt'), '--results_dir', join(root, 'results'), '--load_size', '16', '--crop_size', '16', '--ngf', '4', '--netG', 'resnet_6blocks']);
+    expect(tested.status, tested.stderr).toBe(0);
+    const out = join(root, 'results', 'e2e', 'test_latest');
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.images).toEqual({ testA: 2, testB: 2 });
+    expect(metrics.cycleL1.A).toBeGreaterThan(0);
+    expect(typeof metrics.maskIoU).toBe('number');
+    expect(readdirSync(join(out, 'images')).length).toBe(12); // real, fake, rec for 4 images
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/stripe movement/);
+
+    // Any size: 18x14 is not a multiple of 4 and comes back at 18x14.
+    const input = join(dataroot, 'testA', readdirSync(join(dataroot, 'testA'))[0]);
+    const translated = run(['translate', '--model', join(exp, 'latest.ckpt.safetensors'), '--direction', 'AtoB', input, join(root, 'one.png')]);
+    expect(translated.status, translated.stderr).toBe(0);
+    expect(existsSync(join(root, 'one.png'))).toBe(true);
+  });
+
+  test('bad options are all reported before any work starts', () => {
+    const r = run(['train', '--dataroot', dataroot, '--lr', '-1', '--netG', 'unet_256', '--crop_sise', '8']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/lr/);
+    expect(r.stderr).toMatch(/netG/);
+    expect(r.stderr).toMatch(/crop_sise.*crop_size/s);
+    expect(r.stdout).not.toMatch(/WebGPU adapter/);
+  });
+
+  test('a missing data folder is a clear error before training', () => {
+    const r = run(['train', ...tiny('missing').map((a) => (a === dataroot ? join(root, 'nowhere') : a))]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/nowhere/);
+  });
+
+  test('SIGINT saves latest; --continue_train then reaches the weights of an uninterrupted run', async () => {
+    const args = (name: string) => [...tiny(name), '--n_epochs', '4', '--n_epochs_decay', '4', '--save_latest_freq', '1', '--print_freq', '1000', '--display_freq', '1000'];
+    const straight = run(['train', ...args('straight')]);
+    expect(straight.status, straight.stderr).toBe(0);
+
+    const ckpt = join(root, 'ckpt', 'interrupted', 'latest.ckpt.safetensors');
+    const child = spawn(process.execPath, [bin, 'train', ...args('interrupted')], { cwd: root, stdio: 'pipe' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Interrupt once a few iterations have been checkpointed.
+    while (!existsSync(ckpt) || readTrainingCheckpoint(ckpt).json.totalIters < 3) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const stopped = readTrainingCheckpoint(ckpt).json.totalIters;
+    expect(stopped).toBeGreaterThanOrEqual(3);
+    expect(stopped).toBeLessThan(24);
+
+    const resumed = run(['train', ...args('interrupted'), '--continue_train']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const a = readTrainingCheckpoint(join(root, 'ckpt', 'straight', 'latest.ckpt.safetensors'));
+    const b = readTrainingCheckpoint(ckpt);
+    expect(b.json.totalIters).toBe(a.json.totalIters);
+    for (const [k, v] of Object.entries(a.tensors)) {
+      if (k.startsWith('net_')) expect(b.tensors[k].data, k).toEqual(v.data);
+    }
+  });
+});
