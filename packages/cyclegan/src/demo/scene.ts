@@ -7,8 +7,9 @@
  *
  * Learnability choices (the demo trains on 2 CPU cores in minutes):
  * - Backgrounds are smooth vertical gradients (sky over ground, meeting at
- *   a gently curved horizon) with no texture, so a small generator can reproduce them almost exactly and
- *   the only thing it has to change is the coat.
+ *   a gently curved horizon) with no texture, so a small generator can
+ *   reproduce them almost exactly and the only thing it has to change is
+ *   the coat.
  * - Sky and ground colours are saturated while coats are browns/greys or
  *   black/white, and every scene is redrawn until each object pixel differs
  *   from the background by at least MIN_SEPARATION in both coats: the object
