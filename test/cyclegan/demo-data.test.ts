@@ -10,6 +10,7 @@ import {
   generateMiniZebra,
   imageName,
   loadMiniZebraSplit,
+  readMiniZebraManifest,
   renderEntry,
 } from '../../packages/cyclegan/src/demo/dataset.ts';
 import type { Split } from '../../packages/cyclegan/src/demo/dataset.ts';
@@ -53,6 +54,8 @@ describe('generateMiniZebra', () => {
     expect(mask.channels).toBe(1);
     expect(new Set(mask.data)).toEqual(new Set([0, 255]));
     expect(JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8'))).toEqual(r.manifest);
+    expect(readMiniZebraManifest(dir)).toEqual(r.manifest);
+    expect(readMiniZebraManifest(join(root, 'nowhere'))).toBeNull();
   });
 
   it('defaults to 32 px and 200/200/50/50 images', () => {

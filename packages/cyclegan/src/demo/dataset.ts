@@ -108,7 +108,8 @@ function resolveManifest(opts: MiniZebraOptions): MiniZebraManifest {
   return { format: FORMAT, version: VERSION, seed, size, counts };
 }
 
-function readManifest(outDir: string): MiniZebraManifest | null {
+/** The manifest of a dataset written by `generateMiniZebra`, or null (absent, unreadable, or someone else's folder). */
+export function readMiniZebraManifest(outDir: string): MiniZebraManifest | null {
   const path = join(outDir, MANIFEST_FILE);
   if (!existsSync(path)) return null;
   try {
@@ -146,7 +147,7 @@ function maskImage(mask: Uint8Array, size: number): ImageU8 {
 export function generateMiniZebra(opts: MiniZebraOptions): MiniZebraResult {
   const manifest = resolveManifest(opts);
   const { outDir } = opts;
-  const existing = readManifest(outDir);
+  const existing = readMiniZebraManifest(outDir);
   if (existing && sameManifest(existing, manifest) && expectedFiles(outDir, manifest).every((f) => existsSync(f))) {
     return { outDir, manifest: existing, generated: false };
   }
@@ -185,7 +186,7 @@ export function readMask(path: string): Uint8Array {
 
 /** Loads one split of a generated dataset with its masks and backgrounds, in file-name order. */
 export function loadMiniZebraSplit(root: string, split: Split): MiniZebraSplit {
-  const manifest = readManifest(root);
+  const manifest = readMiniZebraManifest(root);
   if (!manifest) throw new Error(`loadMiniZebraSplit: ${root} has no ${MANIFEST_FILE} from generateMiniZebra`);
   const names = Array.from({ length: manifest.counts[split] }, (_, i) => imageName(split, i));
   return {
