@@ -1,14 +1,20 @@
 /**
  * What the three convolution kernels share: the geometry they take, the tile
- * configuration chosen per adapter, and the guarded-load WGSL helper.
+ * configuration chosen per adapter, the register-block update, the guarded
+ * load, and the packing that puts one operand's channels innermost.
  *
  * All three are implicit GEMMs over an NCHW activation and an OIHW weight:
- * each invocation accumulates a register block of CB channels x 4 pixels,
- * the channel block is the same for the whole workgroup (so weight or
- * output-gradient reads are uniform: one scalar load broadcast to all lanes
- * on a SIMD-per-lane CPU driver), and the pixels differ per invocation.
+ * an invocation accumulates a register block of `cb` channels x `4 pv`
+ * pixels (or weight entries). The channel block is the same for the whole
+ * workgroup and is read as vec4s from a channels-last copy of its operand;
+ * the pixels differ per invocation and are read as scalars with zero padding
+ * at the edges. On lavapipe every load is a per-lane loop, so what counts is
+ * FMAs per load: a vec4 read serves 4 pv pixels, a pixel read serves cb
+ * channels.
  */
 import type { DeviceInfo } from '../device.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import { stridedCopy } from './stridedCopy.ts';
 
 /** The forward convolution x [N, C, H, W] * w [K, C, kH, kW] -> y [N, K, Ho, Wo]. */
 export interface ConvGeometry {
@@ -31,24 +37,31 @@ export interface ConvGeometry {
 
 /**
  * A tile configuration: `wg` invocations per workgroup, each owning `cb`
- * channels x 4 pixels; the weight gradient splits its reduction until about
- * `minGroups` workgroups exist. Part of every conv pipeline's cache key.
+ * channels (a multiple of 4) x `4 pv` pixels; the weight gradient splits its
+ * reduction until about `minGroups` workgroups exist. Part of every conv
+ * pipeline's cache key.
  */
 export interface ConvTiles {
   wg: number;
   cb: number;
+  pv: number;
   minGroups: number;
 }
 
 /**
- * On a CPU (software) adapter a workgroup runs as SIMD lanes of one core:
- * small workgroups and wide channel blocks keep the uniform weight loads few
- * per FMA. On a GPU, bigger workgroups hide latency and a smaller channel
- * block keeps register pressure down.
+ * On a CPU adapter (lavapipe) a workgroup runs as 8-wide SIMD lanes of one
+ * core and each load costs a per-lane loop: big register blocks (16 x 16,
+ * spilling is cheaper than loading) and small workgroups. On a GPU, small
+ * blocks keep registers free for occupancy, and big workgroups hide latency.
  */
 export function convTiles(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>): ConvTiles {
   const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.name} ${info.description}`);
-  return software ? { wg: 32, cb: 8, minGroups: 64 } : { wg: 128, cb: 8, minGroups: 1024 };
+  return software ? { wg: 16, cb: 16, pv: 4, minGroups: 64 } : { wg: 64, cb: 8, pv: 1, minGroups: 1024 };
+}
+
+/** The configuration for a pass whose channel block covers `channels`: narrow channel counts (RGB) get a 4-wide block. */
+export function tilesFor(tiles: ConvTiles, channels: number): ConvTiles {
+  return channels <= 4 ? { ...tiles, cb: 4 } : tiles;
 }
 
 /** The geometry as the leading words of a kernel's parameter block, in `WGSL_CONV_PARAMS` order. */
@@ -63,11 +76,62 @@ export function convOutSize(size: number, k: number, stride: number, pad: number
 }
 
 /**
- * Reads A[base + i] when 0 <= i < len, else 0: zero padding at the edges.
- * The address is clamped so the load is always in bounds and branch-free.
+ * `load_<array>(base, i, len)`: A[base + i] when 0 <= i < len, else 0 (zero
+ * padding; len 0 marks a row outside the image). Branch-free: the address is
+ * clamped into the row so the load is always in bounds.
  */
 export const WGSL_GUARDED_LOAD = (array: string): string => /* wgsl */ `
 fn load_${array}(base: u32, i: i32, len: u32) -> f32 {
-  let ok = i >= 0 && u32(i) < len;
-  return select(0.0, ${array}[base + select(0u, u32(i), ok)], ok);
+  let ok = i >= 0 && i < i32(len);
+  return select(0.0, ${array}[base + u32(clamp(i, 0, max(i32(len) - 1, 0)))], ok);
 }`;
+
+/**
+ * WGSL statements adding the outer product of `cb` channel values and `4 pv`
+ * pixel values to `acc` (acc[c * pv + v] holds channel c, pixels 4v..4v+3).
+ * The channel values are the vec4s `wExpr(q)`, q < cb / 4; the pixel values
+ * the vec4s `xv[v]`. Unrolled here: NIR would not unroll bodies this large,
+ * and a dynamically indexed `acc` would live in scratch memory.
+ */
+export function wgslOuterProduct(cb: number, pv: number, wExpr: (q: number) => string): string {
+  const lines: string[] = [];
+  for (let q = 0; q < cb / 4; q++) {
+    const mads = [];
+    for (let e = 0; e < 4; e++) for (let v = 0; v < pv; v++) mads.push(`acc[${(4 * q + e) * pv + v}] += wv[${e}] * xv[${v}];`);
+    lines.push(`{ let wv = ${wExpr(q)}; ${mads.join(' ')} }`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * WGSL statements storing the register block: channel j (< chN) of pixel i
+ * (< pixN) goes to `out[chBase + j * chStride + i * pixStep]`, plus
+ * `bias[ch0 + j]` when `withBias` and the kernel's `hasBias` are set. The
+ * block is first copied to `res`, the only array indexed dynamically: a
+ * dynamically indexed `acc` would live in scratch memory during the loops,
+ * and unrolling these stores costs seconds of compile time on lavapipe.
+ */
+export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: boolean): string {
+  return /* wgsl */ `
+  let res = acc;
+  for (var j = 0u; j < chN; j++) {
+    let o = chBase + j * chStride;
+    let b = ${withBias ? 'select(0.0, bias[ch0 + j], hasBias)' : '0.0'};
+    for (var i = 0u; i < min(pixN, ${4 * pv}u); i++) {
+      ${out}[o + i * pixStep] = res[j * ${pv}u + i / 4u][i % 4u] + b;
+    }
+  }`;
+}
+
+/**
+ * A copy of src viewed as [A, B, D] laid out [A, D, bPad]: B (channels)
+ * innermost, zero-padded to bPad (a multiple of the channel block) so a
+ * block of channels is whole vec4s. Done with the strided-copy kernel; the
+ * caller releases the returned buffer.
+ */
+export function packChannelsLast(rt: Runtime, src: DeviceBuffer, A: number, B: number, D: number, bPad: number): DeviceBuffer {
+  const dst = rt.alloc(A * D * bPad * 4, 'conv channels-last operand');
+  if (bPad !== B) rt.clear(dst);
+  stridedCopy(rt, [A, B, D], { buffer: src, offset: 0, strides: [B * D, D, 1] }, { buffer: dst, offset: 0, strides: [D * bPad, 1, bPad] });
+  return dst;
+}
