@@ -1,19 +1,19 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  convTiles, geometryParams, packChannelsLast, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  convTiles, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
   WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
 /**
  * y = conv2d(x, w) + bias as an implicit GEMM [K, C*kH*kW] x [C*kH*kW, pixels].
  * An invocation owns `cb` output channels x `4 pv` adjacent output pixels of
- * one row; the K-loop walks input channels and taps, and each tap's 4 pv
- * inputs serve all cb channels. The weights come channels-last
- * ([C*kH*kW, Kpad]) so a tap's channel block is cb/4 vec4s. (Carrying the
- * inputs from tap to tap instead of reloading them measured 2x slower on
- * lavapipe: loop-carried values are blended under the loop mask.) Also
- * serves as conv_transpose2d's input gradient.
+ * one row; the K-loop walks input channels and taps, each input read serves
+ * all cb channels and, through the tap window, up to TAP_CHUNK taps. The
+ * weights come channels-last ([C*kH*kW, Kpad]) so a tap's channel block is
+ * cb/4 vec4s. (Carrying inputs across loop iterations instead measured 2x
+ * slower on lavapipe: loop-carried values are blended under the loop mask.)
+ * Also serves as conv_transpose2d's input gradient.
  */
 export const conv2dForwardKernel = defineKernel<ConvTiles>({
   name: 'conv2dForward',
@@ -53,11 +53,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let base = plane + select(0u, u32(ih) * W, inside);
       let len = select(0u, W, inside);
       let wTap = (c * kH + kh) * kW * Kq + kq0;
-      for (var kw = 0u; kw < kW; kw++) {
-        // Pixel j reads column iw0 + kw + j sW.
-        let col = iw0 + i32(kw);
-        let xv = array<vec4<f32>, ${pv}>(${[...Array(pv)].map((_, v) => `\n          vec4<f32>(${[0, 1, 2, 3].map((e) => `load_x(base, col + ${4 * v + e} * s, len)`).join(', ')})`).join(',')});
-        ${wgslOuterProduct(cb, pv, (q) => `wp[wTap + kw * Kq + ${q}u]`)}
+      // Taps kw = r + sW m of phase r read columns iw0 + r + sW (m + j) for
+      // pixel j: a chunk of TAP_CHUNK taps shares one window of columns.
+      // (No divisions in the loops: lavapipe does vector ones lane by lane.)
+      for (var r = 0u; r < min(sW, kW); r++) {
+        for (var kw0 = r; kw0 < kW; kw0 += ${TAP_CHUNK}u * sW) {
+          let col = iw0 + i32(kw0);
+          let xw = array<f32, ${4 * pv + TAP_CHUNK - 1}>(${[...Array(4 * pv + TAP_CHUNK - 1)].map((_, i) => `load_x(base, col + ${i} * s, len)`).join(', ')});
+          ${[...Array(TAP_CHUNK)].map((_, dm) => `if (kw0 + ${dm}u * sW < kW) {
+            let kw = kw0 + ${dm}u * sW;
+            ${wgslOuterProduct(cb, pv, (q) => `wp[wTap + kw * Kq + ${q}u]`, (i) => `xw[${i + dm}]`)}
+          }`).join('\n          ')}
+        }
       }
     }
   }

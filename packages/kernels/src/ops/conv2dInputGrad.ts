@@ -1,7 +1,7 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  convTiles, geometryParams, packChannelsLast, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  convTiles, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
   WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
@@ -11,9 +11,10 @@ import {
  * reach input row ih, so outputs are grouped by phase (ih mod sH, iw mod sW):
  * a workgroup holds one phase, so its taps are uniform and none is wasted.
  * An invocation owns `cb` input channels x `4 pv` pixels of one row and
- * phase (iw0 + j sW), which read adjacent gy columns. The weights come as
- * [K, kH*kW, Cpad] so a channel block is cb/4 vec4s. Also serves as
- * conv_transpose2d's forward, with a bias.
+ * phase (iw0 + j sW), which read adjacent gy columns, so TAP_CHUNK taps
+ * share one window of reads. The weights come as [K, kH*kW, Cpad] so a
+ * channel block is cb/4 vec4s. Also serves as conv_transpose2d's forward,
+ * with a bias.
  */
 export const conv2dInputGradKernel = defineKernel<ConvTiles>({
   name: 'conv2dInputGrad',
@@ -47,22 +48,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let q = tile % p.Wq;
   let iwFirst = rw + q * ${4 * pv}u * sW;
   let kwFirst = (rw + p.pW) % sW;
-  // gy column of pixel 0 at tap kwFirst; exact, since iw + pW - kw is a multiple of sW.
+  // gy column of pixel 0 at tap kwFirst: exact, since iw + pW - kw is a multiple of sW.
   let colFirst = (i32(rw + p.pW) - i32(kwFirst)) / i32(sW) + i32(q * ${4 * pv}u);
+  let khFirst = (rh + p.pH) % sH;
+  // gy row of tap khFirst (exact, like the columns); each later tap is one row up.
+  let ohFirst = (i32(ih + p.pH) - i32(khFirst)) / i32(sH);
   var acc: array<vec4<f32>, ${cb * pv}>;
   for (var k = 0u; k < K; k++) {
     let plane = (n * K + k) * Ho * Wo;
-    for (var kh = (rh + p.pH) % sH; kh < kH; kh += sH) {
-      let oh = (i32(ih + p.pH) - i32(kh)) / i32(sH);
+    // Counters instead of divisions in the loops: lavapipe does vector ones lane by lane.
+    for (var u = 0u; khFirst + u * sH < kH; u++) {
+      let kh = khFirst + u * sH;
+      let oh = ohFirst - i32(u);
       let inside = oh >= 0 && oh < i32(Ho);
       let base = plane + select(0u, u32(oh) * Wo, inside);
       let len = select(0u, Wo, inside);
       let wTap = (k * taps + kh * kW) * Cq + cq0;
-      for (var kw = kwFirst; kw < kW; kw += sW) {
-        // Each tap step moves every pixel one gy column left.
-        let col = colFirst - i32((kw - kwFirst) / sW);
-        let xv = array<vec4<f32>, ${pv}>(${[...Array(pv)].map((_, v) => `\n          vec4<f32>(${[0, 1, 2, 3].map((e) => `load_gy(base, col + ${4 * v + e}, len)`).join(', ')})`).join(',')});
-        ${wgslOuterProduct(cb, pv, (qq) => `wp[wTap + kw * Cq + ${qq}u]`)}
+      // Tap kw = kwFirst + sW m reads gy column colFirst - m + j for pixel j:
+      // a chunk of TAP_CHUNK taps shares one window of columns.
+      for (var m0 = 0u; kwFirst + m0 * sW < kW; m0 += ${TAP_CHUNK}u) {
+        let col = colFirst - i32(m0) - ${TAP_CHUNK - 1};
+        let xw = array<f32, ${4 * pv + TAP_CHUNK - 1}>(${[...Array(4 * pv + TAP_CHUNK - 1)].map((_, i) => `load_gy(base, col + ${i}, len)`).join(', ')});
+        ${[...Array(TAP_CHUNK)].map((_, dm) => `if (kwFirst + (m0 + ${dm}u) * sW < kW) {
+          let kw = kwFirst + (m0 + ${dm}u) * sW;
+          ${wgslOuterProduct(cb, pv, (qq) => `wp[wTap + kw * Cq + ${qq}u]`, (i) => `xw[${i + TAP_CHUNK - 1 - dm}]`)}
+        }`).join('\n        ')}
       }
     }
   }

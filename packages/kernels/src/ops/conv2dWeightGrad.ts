@@ -56,8 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let gyRow = r * Wo * Kq + kq0;
     for (var ow = 0u; ow < Wo; ow++) {
       let iw = i32(ow * sW);
-      let xv = array<vec4<f32>, ${pv}>(${[...Array(pv)].map((_, v) => `\n        vec4<f32>(${[0, 1, 2, 3].map((e) => `load_x(base[${v}][${e}], iw + dw[${v}][${e}], len[${v}][${e}])`).join(', ')})`).join(',')});
-      ${wgslOuterProduct(cb, pv, (q) => `gyp[gyRow + ow * Kq + ${q}u]`)}
+      ${wgslOuterProduct(cb, pv, (q) => `gyp[gyRow + ow * Kq + ${q}u]`, (i) => `load_x(base[${i >> 2}][${i & 3}], iw + dw[${i >> 2}][${i & 3}], len[${i >> 2}][${i & 3}])`)}
     }
   }
   if (e0 >= E) { return; }

@@ -89,12 +89,13 @@ fn load_${array}(base: u32, i: i32, len: u32) -> f32 {
 /**
  * WGSL statements adding the outer product of `cb` channel values and `4 pv`
  * pixel values to `acc` (acc[c * pv + v] holds channel c, pixels 4v..4v+3).
- * The channel values are the vec4s `wExpr(q)`, q < cb / 4; the pixel values
- * the vec4s `xv[v]`. Unrolled here: NIR would not unroll bodies this large,
- * and a dynamically indexed `acc` would live in scratch memory.
+ * The channel values are the vec4s `wExpr(q)`, q < cb / 4; pixel i is
+ * `xExpr(i)`. Unrolled here: NIR would not unroll bodies this large, and a
+ * dynamically indexed `acc` would live in scratch memory.
  */
-export function wgslOuterProduct(cb: number, pv: number, wExpr: (q: number) => string): string {
-  const lines: string[] = [];
+export function wgslOuterProduct(cb: number, pv: number, wExpr: (q: number) => string, xExpr: (i: number) => string): string {
+  const xs = [...Array(pv)].map((_, v) => `vec4<f32>(${[0, 1, 2, 3].map((e) => xExpr(4 * v + e)).join(', ')})`);
+  const lines = [`let xv = array<vec4<f32>, ${pv}>(${xs.join(', ')});`];
   for (let q = 0; q < cb / 4; q++) {
     const mads = [];
     for (let e = 0; e < 4; e++) for (let v = 0; v < pv; v++) mads.push(`acc[${(4 * q + e) * pv + v}] += wv[${e}] * xv[${v}];`);
@@ -102,6 +103,14 @@ export function wgslOuterProduct(cb: number, pv: number, wExpr: (q: number) => s
   }
   return lines.join('\n');
 }
+
+/**
+ * Taps per window: a row of taps is walked in chunks of TAP_CHUNK, each
+ * reading the 4 pv + TAP_CHUNK - 1 input columns its pixels share once
+ * (3 covers a 3x3 kernel in one chunk; chunk slots past the row's last tap
+ * are skipped by a uniform branch).
+ */
+export const TAP_CHUNK = 3;
 
 /**
  * WGSL statements storing the register block: channel j (< chN) of pixel i
