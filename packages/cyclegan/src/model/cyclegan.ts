@@ -5,7 +5,7 @@
  * discriminator steps on detached fakes drawn from the image pools.
  */
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
-import { keep, noGrad, Rng, tidy, zeros, type Tensor } from '@stripes/tensor';
+import { concat, keep, noGrad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
 import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
@@ -127,24 +127,20 @@ export class CycleGAN {
       }
     }
     return tidy(() => {
-      const fakeB = this.netG_A.call(realA);
-      const recA = this.netG_B.call(fakeB);
-      const fakeA = this.netG_B.call(realB);
-      const recB = this.netG_A.call(fakeA);
-
       // Generators, with the discriminators frozen: gradients pass through them but do not accumulate.
       this.netD_A.requireGrad(false);
       this.netD_B.requireGrad(false);
       this.optimizerG.zeroGrad();
-      let idt_A: Tensor;
-      let idt_B: Tensor;
-      if (o.lambdaIdentity > 0) {
-        idt_A = l1(this.netG_A.call(realB), realB).mul(o.lambdaB * o.lambdaIdentity);
-        idt_B = l1(this.netG_B.call(realA), realA).mul(o.lambdaA * o.lambdaIdentity);
-      } else {
-        idt_A = zeros([]);
-        idt_B = zeros([]);
-      }
+      // The identity images G_A(realB), G_B(realA) ride in the same batch as
+      // G_A(realA), G_B(realB): every layer is per-sample (conv, instance norm),
+      // so the values are the reference's, with a third fewer generator passes.
+      const identity = o.lambdaIdentity > 0;
+      const [fakeB, idtA] = this.generate(this.netG_A, realA, identity ? realB : null);
+      const [fakeA, idtB] = this.generate(this.netG_B, realB, identity ? realA : null);
+      const recA = this.netG_B.call(fakeB);
+      const recB = this.netG_A.call(fakeA);
+      const idt_A = idtA ? l1(idtA, realB).mul(o.lambdaB * o.lambdaIdentity) : zeros([]);
+      const idt_B = idtB ? l1(idtB, realA).mul(o.lambdaA * o.lambdaIdentity) : zeros([]);
       const G_A = ganLoss(this.netD_A.call(fakeB), true, o.ganMode);
       const G_B = ganLoss(this.netD_B.call(fakeA), true, o.ganMode);
       const cycle_A = l1(recA, realA).mul(o.lambdaA);
@@ -170,6 +166,14 @@ export class CycleGAN {
         visuals: withVisuals ? { realA: detach(realA), fakeB: detach(fakeB), recA: detach(recA), realB: detach(realB), fakeA: detach(fakeA), recB: detach(recB) } : null,
       };
     });
+  }
+
+  /** net(x) and, when `extra` is given, net(extra), computed as one batch. */
+  private generate(net: ResnetGenerator, x: Tensor, extra: Tensor | null): [Tensor, Tensor | null] {
+    if (!extra) return [net.call(x), null];
+    const n = x.shape[0];
+    const both = net.call(concat([x, extra], 0));
+    return [slice(both, 0, 0, n), slice(both, 0, n, n + extra.shape[0])];
   }
 
   /** 0.5 * (loss(D(real), real) + loss(D(fake), fake)), as the reference's backward_D_basic. */
