@@ -153,15 +153,16 @@ async function main(): Promise<void> {
   }
   bench.addEventListener('cycle', (e) => console.error(`  ${e.task?.name}`));
   await bench.run();
-  const mean = (name: string): number => {
+  // Medians: other work on the machine makes the odd run slow.
+  const median = (name: string): number => {
     const r = bench.getTask(name)?.result;
     if (!r || !('latency' in r)) throw new Error(`no result for ${name}`);
-    return r.latency.mean;
+    return r.latency.p50;
   };
 
   const records = jobs.map(({ c, pass, ours, peer }) => {
-    const ms = mean(ours);
-    const peerMs = mean(peer);
+    const ms = median(ours);
+    const peerMs = median(peer);
     const round = (v: number, d: number) => Number(v.toFixed(d));
     return { kernel: c.kernel, pass, shape: c.shape, ms: round(ms, 3), gflops: round(flops(c.g) / ms / 1e6, 2), peer: PEER, peerMs: round(peerMs, 3), peerGflops: round(flops(c.g) / peerMs / 1e6, 2), ratio: round(peerMs / ms, 2) };
   });
