@@ -9,7 +9,7 @@ import { pad, slice, tensor, tidy, type Tensor } from '@stripes/tensor';
 import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
 import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
-import { readImage, writePng } from './image/codec.ts';
+import { ImageDecodeError, readImage, writePng } from './image/codec.ts';
 import { fromCHW, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
@@ -63,6 +63,8 @@ export interface TestConfig {
   cropSize: number;
   preprocess: Preprocess;
   numTest: number;
+  /** An undecodable image stops the run instead of being reported and skipped. */
+  strict?: boolean;
   log?: (line: string) => void;
 }
 
@@ -100,6 +102,8 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
   const pairs: TestPair[] = [];
   const translated: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
   const originals: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
+  /** File names of the translated images, in order (a skipped image leaves a gap). */
+  const names: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const cycle: Record<'A' | 'B', number[]> = { A: [], B: [] };
   try {
     for (const side of ['A', 'B'] as const) {
@@ -109,7 +113,15 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
       if (paths.length === 0) throw new Error(`${dir}: no images to test`);
       for (const path of paths) {
         const stem = basename(path, extname(path));
-        const real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, centre);
+        let decoded: ImageU8;
+        try {
+          decoded = readImage(path);
+        } catch (e) {
+          if (config.strict || !(e instanceof ImageDecodeError)) throw e;
+          log(`skipping unusable image ${e.message}`);
+          continue;
+        }
+        const real = applyTransform(decoded, { ...transform, channels: channels[side] as 1 | 3 }, centre);
         const [fake, rec, l1] = tidy(() => {
           const x = toTensor(real);
           const f = translateTensor(model, x, side === 'A' ? 'AtoB' : 'BtoA');
@@ -127,10 +139,11 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         writePng(join(imageDir, files.rec), recImg);
         pairs.push({ name: `${side}: ${stem}`, input: relative(outDir, join(imageDir, files.real)), output: relative(outDir, join(imageDir, files.fake)) });
         originals[side].push(realImg);
+        names[side].push(basename(path));
         translated[side].push(fakeImg);
         cycle[side].push(l1Value);
       }
-      log(`test: translated ${paths.length} ${config.phase}${side} images`);
+      log(`test: translated ${translated[side].length} ${config.phase}${side} images`);
     }
   } finally {
     model.dispose();
@@ -140,7 +153,7 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
     cycleL1: { A: mean(cycle.A), B: mean(cycle.B) },
     images: { testA: originals.A.length, testB: originals.B.length },
   };
-  const demo = demoMetrics(config, originals, translated, log);
+  const demo = demoMetrics(config, names.A, translated.A, log);
   if (demo) {
     Object.assign(metrics, {
       stripeScore: demo.stripeScore, stripeMovement: demo.stripeMovement, maskIoU: demo.maskIoU, targets: demo.targets, passed: demo.passed,
@@ -158,22 +171,30 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
   return { outDir, htmlPath, metricsPath, metrics };
 }
 
-/** Stripe score and shape preservation, when the data set is the bundled mini horse2zebra (it ships masks and backgrounds). */
-function demoMetrics(config: TestConfig, real: Record<'A' | 'B', ImageU8[]>, fake: Record<'A' | 'B', ImageU8[]>, log: (l: string) => void): TranslationReport | null {
+/**
+ * Stripe score and shape preservation, when the data set is the bundled mini
+ * horse2zebra (it ships masks and backgrounds): each translated testA image is
+ * scored against the mask and background of the file it came from.
+ */
+function demoMetrics(config: TestConfig, namesA: string[], fakeB: ImageU8[], log: (l: string) => void): TranslationReport | null {
   if (config.phase !== 'test' || !existsSync(join(config.dataroot, MANIFEST_FILE))) return null;
   const a = loadMiniZebraSplit(config.dataroot, 'testA');
   const b = loadMiniZebraSplit(config.dataroot, 'testB');
-  const n = Math.min(a.images.length, fake.A.length);
-  if (fake.A.slice(0, n).some((img, i) => img.width !== a.images[i].width || img.height !== a.images[i].height)) {
-    log('test: stripe and shape metrics skipped: the model resolution differs from the data set (use --preprocess none or load_size = crop_size = image size)');
+  const index = namesA.map((name) => a.names.indexOf(name));
+  if (index.some((i) => i < 0)) {
+    log('test: stripe and shape metrics skipped: testA holds files the data set manifest does not list');
+    return null;
+  }
+  if (fakeB.some((img, k) => img.width !== a.images[index[k]].width || img.height !== a.images[index[k]].height)) {
+    log('test: stripe and shape metrics skipped: the model resolution differs from the data set (use load_size = crop_size = the image size)');
     return null;
   }
   const rgb = (img: ImageU8) => toChannels(img, 3);
   return evaluateTranslation({
-    realA: a.images.slice(0, n).map(rgb),
-    fakeB: fake.A.slice(0, n).map(rgb),
-    masksA: a.masks.slice(0, n),
-    backgroundsA: a.backgrounds.slice(0, n),
+    realA: index.map((i) => rgb(a.images[i])),
+    fakeB: fakeB.map(rgb),
+    masksA: index.map((i) => a.masks[i]),
+    backgroundsA: index.map((i) => a.backgrounds[i]),
     realB: b.images.map(rgb),
     masksB: b.masks,
   });

@@ -82,7 +82,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = await runTest({
       dataroot: options.dataroot, name: options.name, checkpointsDir: options.checkpointsDir, resultsDir: options.resultsDir,
       epoch: options.epoch, phase: options.phase, loadSize: options.loadSize, cropSize: options.cropSize,
-      preprocess: options.preprocess, numTest: options.numTest,
+      preprocess: options.preprocess, numTest: options.numTest, strict: options.strict,
     });
     console.log(`images and page: ${result.htmlPath}\nmetrics: ${result.metricsPath}\n${JSON.stringify(result.metrics, null, 2)}`);
     return 0;

@@ -95,7 +95,7 @@ const OPTIONS = {
   print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
   continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch' },
   epoch: { type: 'string', commands: TRAIN_TEST, default: 'latest', help: "checkpoint to load: 'latest' or an epoch number" },
-  strict: { type: 'flag', commands: TRAIN_TEST, default: false, help: "require the checkpoint's tensor names and shapes to match the model exactly" },
+  strict: { type: 'flag', commands: TRAIN_TEST, default: false, help: 'stop at the first image that cannot be decoded, instead of reporting it and skipping it' },
   num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
 } as const satisfies Record<string, Spec>;
 
