@@ -5,12 +5,12 @@
  *
  * All three are implicit GEMMs over an NCHW activation and an OIHW weight:
  * an invocation accumulates a register block of `cb` channels x `4 pv`
- * pixels (or weight entries). The channel block is the same for the whole
- * workgroup and is read as vec4s from a channels-last copy of its operand;
- * the pixels differ per invocation and are read as scalars with zero padding
- * at the edges. On lavapipe every load is a per-lane loop, so what counts is
- * FMAs per load: a vec4 read serves 4 pv pixels, a pixel read serves cb
- * channels.
+ * pixels (in the weight gradient: x `4 pv` more channels). The channel
+ * block is read as vec4s from a channels-last copy of its operand (made
+ * with the strided-copy kernel); pixels are read as scalars with zero
+ * padding at the edges. On lavapipe every buffer read is a loop over the
+ * SIMD lanes, even when all lanes read one address, so what counts is FMAs
+ * per read: a channel vec4 serves 4 pv pixels, a pixel serves cb channels.
  */
 import type { DeviceInfo } from '../device.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
@@ -37,9 +37,9 @@ export interface ConvGeometry {
 
 /**
  * A tile configuration: `wg` invocations per workgroup, each owning `cb`
- * channels (a multiple of 4) x `4 pv` pixels; the weight gradient splits its
- * reduction until about `minGroups` workgroups exist. Part of every conv
- * pipeline's cache key.
+ * channels (a multiple of 4) x `4 pv` pixels; the weight gradient slices its
+ * reduction until about `minGroups` workgroups' worth of invocations exist.
+ * Part of every conv pipeline's cache key.
  */
 export interface ConvTiles {
   wg: number;
