@@ -3,6 +3,7 @@
 // 2D workgroup grid.
 import { describe, expect, it } from 'vitest';
 import {
+  binary,
   defineKernel,
   f32Bits,
   fill,
@@ -298,5 +299,34 @@ describe('workgroup grid', () => {
     }
     r.release(a);
     r.release(b);
+  });
+});
+
+describe('derived buffers', () => {
+  it('are rebuilt only after their source is written, and freed with it', async () => {
+    const r = rt();
+    const src = r.alloc(64);
+    r.write(src, new Float32Array(16).fill(1));
+    let builds = 0;
+    const double = () =>
+      r.derived(src, 'test: doubled', 64, (dst) => {
+        builds++;
+        binary(r, 'add', src, [16], src, [16], dst, [16]);
+      });
+    const first = double();
+    expect(double()).toBe(first);
+    expect(builds).toBe(1);
+    expect(r.memory().cachedBuffers).toBeGreaterThanOrEqual(1);
+    expect([...new Float32Array(await r.read(first, 0, 64))]).toEqual(new Array(16).fill(2));
+
+    r.write(src, new Float32Array(16).fill(5)); // an upload
+    expect([...new Float32Array(await r.read(double(), 0, 64))]).toEqual(new Array(16).fill(10));
+    fill(r, src, 16, 3); // a dispatch that writes src
+    expect([...new Float32Array(await r.read(double(), 0, 64))]).toEqual(new Array(16).fill(6));
+    expect(builds).toBe(3);
+
+    const cached = r.memory().cachedBuffers;
+    r.release(src);
+    expect(r.memory().cachedBuffers).toBe(cached - 1);
   });
 });

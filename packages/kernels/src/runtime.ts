@@ -27,6 +27,9 @@ export interface MemoryStats {
   /** Freed buffers kept for reuse. */
   pooledBuffers: number;
   pooledBytes: number;
+  /** Copies derived from live buffers (e.g. repacked weights), freed with their source. */
+  cachedBuffers: number;
+  cachedBytes: number;
 }
 
 /** A pooled device buffer; `size` is the size class, `bytes` what was asked for. */
@@ -72,7 +75,11 @@ export class Runtime {
    * before the unsubmitted commands, so `write` submits first when it targets one.
    */
   private usedThisBatch = new Set<GPUBuffer>();
-  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0 };
+  /** Writes (dispatch outputs, uploads, copies, clears) per buffer, so derived data knows when it is stale. */
+  private versions = new WeakMap<GPUBuffer, number>();
+  /** Buffers computed from another buffer (e.g. a repacked weight), valid while the source's version holds. */
+  private derivedCache = new Map<GPUBuffer, Map<string, { version: number; buffer: DeviceBuffer }>>();
+  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, cachedBuffers: 0, cachedBytes: 0 };
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -143,10 +150,21 @@ export class Runtime {
     return { buffer, size, bytes };
   }
 
-  /** Returns a buffer to the pool for reuse. */
+  /** Returns a buffer to the pool for reuse, with anything derived from it. */
   release(b: DeviceBuffer): void {
+    const derived = this.derivedCache.get(b.buffer);
+    if (derived) {
+      this.derivedCache.delete(b.buffer);
+      for (const { buffer } of derived.values()) this.releaseCached(buffer);
+    }
     this.stats.liveBuffers--;
     this.stats.liveBytes -= b.size;
+    this.toPool(b.size, b.buffer);
+  }
+
+  private releaseCached(b: DeviceBuffer): void {
+    this.stats.cachedBuffers--;
+    this.stats.cachedBytes -= b.size;
     this.toPool(b.size, b.buffer);
   }
 
@@ -172,10 +190,38 @@ export class Runtime {
     return { ...this.stats };
   }
 
+  private bump(b: GPUBuffer): void {
+    this.versions.set(b, (this.versions.get(b) ?? 0) + 1);
+  }
+
+  /**
+   * A buffer computed from `source` by `build`, cached until `source` is
+   * written again (any dispatch that binds it read_write, an upload, a copy
+   * or a clear into it). `key` names the derivation. Owned by the cache: do
+   * not release it; it is dropped when `source` is released.
+   */
+  derived(source: DeviceBuffer, key: string, bytes: number, build: (dst: DeviceBuffer) => void): DeviceBuffer {
+    const version = this.versions.get(source.buffer) ?? 0;
+    let entries = this.derivedCache.get(source.buffer);
+    const hit = entries?.get(key);
+    if (hit && hit.version === version) return hit.buffer;
+    if (hit) this.releaseCached(hit.buffer);
+    const buffer = this.alloc(bytes, key);
+    this.stats.liveBuffers--;
+    this.stats.liveBytes -= buffer.size;
+    this.stats.cachedBuffers++;
+    this.stats.cachedBytes += buffer.size;
+    build(buffer);
+    if (!entries) this.derivedCache.set(source.buffer, (entries = new Map()));
+    entries.set(key, { version, buffer });
+    return buffer;
+  }
+
   /** Uploads `data` into `dst` at byte `offset`, after any encoded work that uses `dst`. */
   write(dst: DeviceBuffer, data: ArrayBufferView, offset = 0): void {
     this.checkHealthy();
     if (this.usedThisBatch.has(dst.buffer)) this.flush();
+    this.bump(dst.buffer);
     this.device.queue.writeBuffer(dst.buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -272,7 +318,10 @@ export class Runtime {
     const { pipeline, layout, layoutKey } = this.pipeline(kernel, spec);
     const slot = this.paramSlots++;
     this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
-    for (const b of buffers) this.usedThisBatch.add(b.buffer);
+    buffers.forEach((b, i) => {
+      this.usedThisBatch.add(b.buffer);
+      if (kernel.bindings[i] === 'read_write') this.bump(b.buffer);
+    });
     let pass: GPUComputePassEncoder;
     if (this.profiler) {
       // One pass per dispatch, so its timestamps measure that dispatch alone.
@@ -294,6 +343,7 @@ export class Runtime {
     this.checkHealthy();
     this.endPass();
     this.usedThisBatch.add(src.buffer).add(dst.buffer);
+    this.bump(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }
 
@@ -302,6 +352,7 @@ export class Runtime {
     this.checkHealthy();
     this.endPass();
     this.usedThisBatch.add(dst.buffer);
+    this.bump(dst.buffer);
     this.commandEncoder().clearBuffer(dst.buffer, offset, bytes);
   }
 

@@ -95,12 +95,11 @@ export function conv2dForward(
 ): void {
   const tiles = tilesFor(adapterTiles, g.K);
   const kPad = Math.ceil(g.K / tiles.cb) * tiles.cb;
-  const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad);
+  const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));
   const count = g.N * g.Ho * tilesW;
   const spatialGroups = Math.ceil(count / tiles.wg);
   const params = [...geometryParams(g), bias ? 1 : 0, tilesW, count, spatialGroups, kPad / 4];
   // Without a bias any bound buffer will do: the kernel never reads it.
   rt.dispatch(conv2dForwardKernel, tiles, [x, wp, bias ?? wp, y], params, grid1d(spatialGroups * (kPad / tiles.cb)));
-  rt.release(wp);
 }

@@ -104,7 +104,7 @@ export function conv2dInputGrad(
 ): void {
   const tiles = tilesFor(adapterTiles, g.C);
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
-  const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad);
+  const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad, true);
   const Hq = Math.ceil(g.H / g.sH);
   const Wq = Math.ceil(Math.ceil(g.W / g.sW) / (4 * tiles.pv));
   const count = g.N * Hq * Wq;
@@ -113,5 +113,4 @@ export function conv2dInputGrad(
   const params = [...geometryParams(g), bias ? 1 : 0, Hq, Wq, count, spatialGroups, channelGroups, cPad / 4];
   // Without a bias any bound buffer will do: the kernel never reads it.
   rt.dispatch(conv2dInputGradKernel, tiles, [gy, wp, bias ?? wp, gx], params, grid1d(spatialGroups * channelGroups * g.sH * g.sW));
-  rt.release(wp);
 }

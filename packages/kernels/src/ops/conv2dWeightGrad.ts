@@ -124,8 +124,8 @@ export function conv2dWeightGrad(
   const itemGroups = Math.ceil(items / tiles.wg);
   const params = [...geometryParams(g), rowsPerSplit, itemGroups, kBlocks, blocks, items, cPad / 4, kPad / 4];
   const grid = grid1d(itemGroups * taps);
-  const xp = packChannelsLast(rt, x, g.N, g.C, g.H * g.W, cPad);
-  const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad);
+  const xp = packChannelsLast(rt, x, g.N, g.C, g.H * g.W, cPad, false);
+  const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad, false);
   if (splits === 1) {
     rt.dispatch(conv2dWeightGradKernel, tiles, [xp, gyp, gw], params, grid);
   } else {

@@ -136,12 +136,21 @@ export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: bo
 /**
  * A copy of src viewed as [A, B, D] laid out [A, D, bPad]: B (channels)
  * innermost, zero-padded to bPad (a multiple of the channel block) so a
- * block of channels is whole vec4s. Done with the strided-copy kernel; the
- * caller releases the returned buffer.
+ * block of channels is whole vec4s. Made with the strided-copy kernel.
+ * A weight is packed `cached`: the runtime keeps the copy until the weight is
+ * written again, so a step packs each weight once per layout, not once per
+ * call; the caller must not release it. Activations are packed uncached and
+ * released by the caller (caching them would hold a second copy of every
+ * saved activation through the backward pass).
  */
-export function packChannelsLast(rt: Runtime, src: DeviceBuffer, A: number, B: number, D: number, bPad: number): DeviceBuffer {
-  const dst = rt.alloc(A * D * bPad * 4, 'conv channels-last operand');
-  if (bPad !== B) rt.clear(dst);
-  stridedCopy(rt, [A, B, D], { buffer: src, offset: 0, strides: [B * D, D, 1] }, { buffer: dst, offset: 0, strides: [D * bPad, 1, bPad] });
+export function packChannelsLast(rt: Runtime, src: DeviceBuffer, A: number, B: number, D: number, bPad: number, cached: boolean): DeviceBuffer {
+  const build = (dst: DeviceBuffer): void => {
+    if (bPad !== B) rt.clear(dst);
+    stridedCopy(rt, [A, B, D], { buffer: src, offset: 0, strides: [B * D, D, 1] }, { buffer: dst, offset: 0, strides: [D * bPad, 1, bPad] });
+  };
+  const bytes = A * D * bPad * 4;
+  if (cached) return rt.derived(src, `channels-last ${A}x${B}x${D}/${bPad}`, bytes, build);
+  const dst = rt.alloc(bytes, 'conv channels-last operand');
+  build(dst);
   return dst;
 }
