@@ -26,6 +26,9 @@ const cases: Case[] = [
   // Enough rows (N * Ho) that the weight gradient splits its reduction.
   [3, 2, 3, 40, 12, 3, 1, 1],
   [1, 3, 2, 64, 20, 4, 2, 1],
+  // Big enough (>= 256 invocations) for 16-pixel blocks; the cases above get 4-pixel ones.
+  [1, 12, 20, 48, 40, 3, 1, 1],
+  [3, 16, 24, 40, 40, 4, 2, 1],
 ];
 
 function geometry([N, C, K, H, W, k, s, p]: Case): ConvGeometry {

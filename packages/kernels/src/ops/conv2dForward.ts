@@ -93,7 +93,7 @@ export function conv2dForward(
   g: ConvGeometry,
   adapterTiles: ConvTiles = convTiles(rt.info),
 ): void {
-  const tiles = tilesFor(adapterTiles, g.K);
+  const tiles = tilesFor(adapterTiles, g.K, g.N * g.Ho, g.Wo);
   const kPad = Math.ceil(g.K / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));

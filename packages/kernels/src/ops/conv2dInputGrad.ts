@@ -102,7 +102,7 @@ export function conv2dInputGrad(
   g: ConvGeometry,
   adapterTiles: ConvTiles = convTiles(rt.info),
 ): void {
-  const tiles = tilesFor(adapterTiles, g.C);
+  const tiles = tilesFor(adapterTiles, g.C, g.N * Math.ceil(g.H / g.sH) * g.sH * g.sW, Math.ceil(g.W / g.sW));
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad, true);
   const Hq = Math.ceil(g.H / g.sH);

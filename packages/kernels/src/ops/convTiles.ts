@@ -60,9 +60,20 @@ export function convTiles(info: Pick<DeviceInfo, 'architecture' | 'description' 
   return software ? { wg: 16, cb: 8, pv: 4, minGroups: 64 } : { wg: 64, cb: 8, pv: 1, minGroups: 1024 };
 }
 
-/** The configuration for a pass whose channel block covers `channels`: narrow channel counts (RGB) get a 4-wide block. */
-export function tilesFor(tiles: ConvTiles, channels: number): ConvTiles {
-  return channels <= 4 ? { ...tiles, cb: 4 } : tiles;
+/** With fewer invocations than this, a CPU adapter's lanes and cores sit idle: blocks shrink to 4 pixels. */
+const MIN_INVOCATIONS = 256;
+
+/**
+ * The configuration for a pass whose channel block covers `channels` (narrow
+ * channel counts, RGB, get a 4-wide block) over `rows` output rows of
+ * `rowLength` pixels. Small problems (CycleGAN's 8x8 features at 32 px, a
+ * PatchGAN's last layers) get 4-pixel blocks: 8 x 16 blocks would leave only
+ * a few dozen invocations (measured 1.5-4x slower on lavapipe there).
+ */
+export function tilesFor(tiles: ConvTiles, channels: number, rows = Infinity, rowLength = Infinity): ConvTiles {
+  const cb = channels <= 4 ? 4 : tiles.cb;
+  const invocations = rows * Math.ceil(rowLength / (4 * tiles.pv)) * Math.ceil(channels / cb);
+  return { ...tiles, cb, pv: invocations < MIN_INVOCATIONS ? 1 : tiles.pv };
 }
 
 /** The geometry as the leading words of a kernel's parameter block, in `WGSL_CONV_PARAMS` order. */
