@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** One Adam step's scalars; the host computes them in f64 so no f32 cancellation (1 - 0.999) reaches the kernel. */
@@ -32,11 +32,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> expAvg: array<f32>;
 @group(0) @binding(4) var<storage, read_write> expAvgSq: array<f32>;
-${WGSL_FLAT_WORKGROUP}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   let w = param[i];
   let g = grad[i] + p.weightDecay * w;
   let m = p.beta1 * expAvg[i] + p.oneMinusBeta1 * g;
@@ -44,8 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   expAvg[i] = m;
   expAvgSq[i] = v;
   let denom = sqrt(v) / p.biasCorrection2Sqrt + p.eps;
-  param[i] = w - p.stepSize * (m / denom);
-}`,
+  param[i] = w - p.stepSize * (m / denom);`)}`,
 });
 
 /** Updates `n` elements of `param`, `expAvg` and `expAvgSq` in place from `grad`: one dispatch. */

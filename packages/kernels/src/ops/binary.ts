@@ -1,4 +1,4 @@
-import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { collapse, contiguousStrides, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } from './layout.ts';
 import { WGSL_POW_SIGNED } from './unary.ts';
@@ -26,16 +26,11 @@ struct Params { n: u32, shape: array<u32, ${MAX_DIMS}>, sa: array<u32, ${MAX_DIM
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-${WGSL_FLAT_WORKGROUP}
 ${WGSL_STRIDED_OFFSET}
 ${WGSL_POW_SIGNED}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   ${broadcast ? 'let a = A[stridedOffset(i, p.shape, p.sa)];\n  let b = B[stridedOffset(i, p.shape, p.sb)];' : 'let a = A[i];\n  let b = B[i];'}
-  C[i] = ${BINARY_OPS[op]};
-}`,
+  C[i] = ${BINARY_OPS[op]};`)}`,
 });
 
 /** Strides of `shape` broadcast to `outShape` (0 where broadcast). */

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** out[i] = value for i < n. */
@@ -9,12 +9,7 @@ export const fillKernel = defineKernel({
 struct Params { n: u32, value: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${WGSL_FLAT_WORKGROUP}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i < p.n) { out[i] = p.value; }
-}`,
+${wgslElementwiseMain('  out[i] = p.value;')}`,
 });
 
 export function fill(rt: Runtime, out: DeviceBuffer, n: number, value: number): void {

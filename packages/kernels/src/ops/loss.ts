@@ -1,4 +1,4 @@
-import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** Pointwise losses of d = x - target, and their derivatives in d. */
@@ -19,14 +19,9 @@ struct Params { n: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> tgt: array<f32>; // 'target' is a WGSL reserved word
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${WGSL_FLAT_WORKGROUP}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   let d = x[i] - tgt[i];
-  y[i] = ${LOSS_OPS[op].value};
-}`,
+  y[i] = ${LOSS_OPS[op].value};`)}`,
 });
 
 export function loss(rt: Runtime, op: LossOp, x: DeviceBuffer, target: DeviceBuffer, y: DeviceBuffer, n: number): void {

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { LOSS_OPS, type LossOp } from './loss.ts';
 
@@ -17,14 +17,9 @@ struct Params { n: u32, scale: f32 }
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> tgt: array<f32>; // 'target' is a WGSL reserved word
 @group(0) @binding(4) var<storage, read_write> gx: array<f32>;
-${WGSL_FLAT_WORKGROUP}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   let d = x[i] - tgt[i];
-  gx[i] = g[0] * p.scale * ${LOSS_OPS[op].grad};
-}`,
+  gx[i] = g[0] * p.scale * ${LOSS_OPS[op].grad};`)}`,
 });
 
 export function lossBackward(rt: Runtime, op: LossOp, g: DeviceBuffer, x: DeviceBuffer, target: DeviceBuffer, gx: DeviceBuffer, n: number, scale: number): void {

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 export interface SgdStepScalars {
@@ -30,19 +30,14 @@ struct Params { n: u32, lr: f32, momentum: f32, oneMinusDampening: f32, weightDe
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
-${WGSL_FLAT_WORKGROUP}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   let w = param[i];
   let d = grad[i] + p.weightDecay * w;
   var b = d;
   if (p.fresh == 0u) { b = p.momentum * velocity[i] + p.oneMinusDampening * d; }
   velocity[i] = b;
   let step = select(b, d + p.momentum * b, p.nesterov != 0u);
-  param[i] = w - p.lr * step;
-}`,
+  param[i] = w - p.lr * step;`)}`,
 });
 
 /** Updates `n` elements of `param` and `velocity` in place from `grad`: one dispatch. */

@@ -1,4 +1,4 @@
-import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { collapse, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } from './layout.ts';
 
@@ -15,14 +15,9 @@ struct Params { n: u32, inOffset: u32, outOffset: u32, shape: array<u32, ${MAX_D
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-${WGSL_FLAT_WORKGROUP}
 ${WGSL_STRIDED_OFFSET}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
-  dst[p.outOffset + stridedOffset(i, p.shape, p.so)] = src[p.inOffset + stridedOffset(i, p.shape, p.si)];
-}`,
+${wgslElementwiseMain(`
+  dst[p.outOffset + stridedOffset(i, p.shape, p.so)] = src[p.inOffset + stridedOffset(i, p.shape, p.si)];`)}`,
 });
 
 export interface StridedView {

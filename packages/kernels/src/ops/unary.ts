@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /**
@@ -41,14 +41,9 @@ struct Params { n: u32, a: f32, b: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${WGSL_FLAT_WORKGROUP}
 ${WGSL_POW_SIGNED}
 fn f(v: f32) -> f32 { return ${UNARY_OPS[op]}; }
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i < p.n) { y[i] = f(x[i]); }
-}`,
+${wgslElementwiseMain('  y[i] = f(x[i]);')}`,
 });
 
 export function unary(rt: Runtime, op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, n: number, a = 0, b = 0): void {

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { WGSL_POW_SIGNED } from './unary.ts';
 
@@ -28,16 +28,11 @@ struct Params { n: u32, a: f32 }
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> saved: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-${WGSL_FLAT_WORKGROUP}
 ${WGSL_POW_SIGNED}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+${wgslElementwiseMain(`
   let g = gy[i];
   let s = saved[i];
-  gx[i] = ${UNARY_BACKWARD_OPS[op].expr};
-}`,
+  gx[i] = ${UNARY_BACKWARD_OPS[op].expr};`)}`,
 });
 
 export function unaryBackward(rt: Runtime, op: UnaryBackwardOp, gy: DeviceBuffer, saved: DeviceBuffer, gx: DeviceBuffer, n: number, a = 0): void {
