@@ -30,11 +30,11 @@ const config: TrainConfig = {
   dataroot, name, checkpointsDir: join(root, 'checkpoints'),
   ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3,
   ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2, poolSize: 50, lr: 1e-3, beta1: 0.5,
-  // 200 images per epoch: 4 epochs at the full rate, then 2 of linear decay (1200 iterations).
-  nEpochs: 4, nEpochsDecay: 2, epochCount: 1, seed: 0,
+  // 200 images per epoch: 3 epochs at the full rate, then 3 of linear decay (1200 iterations).
+  nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
   batchSize: 1, loadSize: SIZE, cropSize: SIZE, preprocess: 'none', noFlip: false, serialBatches: false,
   direction: 'AtoB', strict: false,
-  saveLatestFreq: 400, saveEpochFreq: 2, displayFreq: 200, printFreq: 20,
+  saveLatestFreq: 400, saveEpochFreq: 3, displayFreq: 200, printFreq: 20,
   continueTrain: false, epoch: 'latest',
 };
 
