@@ -55,6 +55,18 @@ describe('train', () => {
     result.model.dispose();
   });
 
+  test('latest is saved every saveLatestFreq images, at saved epochs, and once at the end', async () => {
+    const saves: string[] = [];
+    const result = await train(config('cadence', { saveLatestFreq: 5, saveEpochFreq: 2 }), {
+      log: () => {},
+      onCheckpoint: (path, i) => saves.push(`${path.split('/').pop()}@${i.totalIters}`),
+    });
+    expect(saves).toEqual([
+      'latest.ckpt.safetensors@5', 'latest.ckpt.safetensors@8', '2.ckpt.safetensors@8', 'latest.ckpt.safetensors@10', 'latest.ckpt.safetensors@12',
+    ]);
+    result.model.dispose();
+  });
+
   test('an interrupted run resumed from its checkpoint reaches the same weights as an uninterrupted one', async () => {
     const quiet = { log: () => {} };
     // Uninterrupted: 7 iterations (into the second epoch, past the pool filling up).

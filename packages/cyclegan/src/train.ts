@@ -157,9 +157,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const info = (losses?: CycleGANLosses): IterationInfo => ({
     epoch, epochIter, totalIters, epochSize: dataset.length, lastEpoch, lr: model.optimizerG.paramGroups[0].lr, losses,
   });
+  let latestSavedAt = -1;
   const save = async (label: string | number) => {
     const path = checkpointPath(config, label);
     await saveTrainingCheckpoint(path, model, position());
+    if (label === 'latest') latestSavedAt = totalIters;
     hooks.onCheckpoint?.(path, info());
   };
 
@@ -173,6 +175,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         const tick = (freq: number) => Math.floor((totalIters + n) / freq) > Math.floor(totalIters / freq);
         const wantVisuals = tick(config.displayFreq);
         const wantLosses = tick(config.printFreq);
+        const wantSave = tick(config.saveLatestFreq);
         const { losses, visuals } = tidy(() => {
           const realA = tensor(batch.A, batch.shapeA);
           const realB = tensor(batch.B, batch.shapeB);
@@ -192,7 +195,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
             disposeAll(Object.values(visuals));
           }
         }
-        if (tick(config.saveLatestFreq)) await save('latest');
+        if (wantSave) await save('latest');
       }
       if (interrupted || (atLimit() && loader.epoch + o.epochCount === epoch)) break;
       model.updateLearningRate();
@@ -203,7 +206,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         await save(finished);
       }
     }
-    await save('latest');
+    if (latestSavedAt !== totalIters) await save('latest');
   } finally {
     process.off('SIGINT', onSigint);
     await loader.close();
