@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leakyRelu, relu, Rng, sigmoid, tanh, tensor, type Tensor } from '@stripes/tensor';
 import { gradcheck, randomInput } from '../helpers/gradcheck.ts';
 import { expectClose, loadGolden } from '../helpers/golden.ts';
@@ -20,6 +20,7 @@ describe('activations vs PyTorch', () => {
         const x = tensor(g('x').data, g('x').shape).requireGrad();
         const y = fn(x, opts);
         y.backward(tensor(g('gy').data, g('gy').shape));
+        expect(y.shape).toEqual(g('y').shape);
         expectClose(await y.data(), g('y').data, { rtol: 1e-4 }, `${name}.y`, y.shape);
         expectClose(await x.grad!.data(), g('gx').data, { rtol: 1e-3 }, `${name}.gx`, x.shape);
         x.dispose();
