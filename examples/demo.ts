@@ -45,7 +45,7 @@ mkdirSync(root, { recursive: true });
 const data = generateMiniZebra({ outDir: dataroot, seed: 0, size: SIZE, counts: { trainA: 200, trainB: 200, testA: 50, testB: 50 } });
 console.log(`${data.generated ? 'generated' : 'reusing'} the mini horse2zebra data set in ${dataroot} (${JSON.stringify(data.manifest.counts)}, ${SIZE} px)`);
 
-const report = trainReport(join(config.checkpointsDir, name), name, null);
+const report = trainReport(join(config.checkpointsDir, name), name);
 const trainStart = performance.now();
 const result = await train(config, report.hooks);
 report.done();

@@ -70,6 +70,8 @@ export interface IterationInfo {
 
 export interface TrainHooks {
   log?: (line: string) => void;
+  /** Once, before the first iteration: where training starts (a resumed run starts where its checkpoint left off). */
+  onStart?: (info: IterationInfo, resumed: boolean) => void;
   onIteration?: (info: IterationInfo) => void;
   /** Sample images every displayFreq iterations; the tensors are disposed after the call resolves. */
   onVisuals?: (info: IterationInfo, visuals: CycleGANVisuals) => Promise<void> | void;
@@ -166,6 +168,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   };
 
   try {
+    hooks.onStart?.(info(), resume !== null);
     const atLimit = () => config.maxIterations !== undefined && totalIters >= config.maxIterations;
     while (epoch <= lastEpoch && !interrupted && !atLimit()) {
       while (!interrupted && !atLimit()) {

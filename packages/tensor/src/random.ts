@@ -80,7 +80,7 @@ export class Rng {
     return out;
   }
 
-  /** The whole state, for checkpoints; the cached normal sample is dropped by design of `setState`. */
+  /** The whole state, for checkpoints: the four words and the cached second normal sample. */
   getState(): { s: RngState; spare: number | null } {
     return { s: [this.s[0], this.s[1], this.s[2], this.s[3]], spare: this.spare };
   }

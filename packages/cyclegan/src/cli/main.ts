@@ -4,7 +4,7 @@
  */
 import { ready } from '@stripes/tensor';
 import { runTest, translatePath } from '../inference.ts';
-import { checkpointPath, readTrainingCheckpoint, train, type TrainConfig } from '../train.ts';
+import { checkpointPath, train, type TrainConfig } from '../train.ts';
 import { COMMANDS, helpText, isHelpRequest, OptionsError, parseArgs, type Command, type TrainOptions } from './options.ts';
 import { trainReport } from './trainReport.ts';
 
@@ -65,8 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   if (options.command === 'train') {
     const config = trainConfig(options);
-    const resumedAt = config.continueTrain ? readTrainingCheckpoint(checkpointPath(config, config.epoch)).json.totalIters : null;
-    const report = trainReport(`${config.checkpointsDir}/${config.name}`, config.name, resumedAt);
+    const report = trainReport(`${config.checkpointsDir}/${config.name}`, config.name);
     const t0 = performance.now();
     const result = await train(config, report.hooks);
     report.done();

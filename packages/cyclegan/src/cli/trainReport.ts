@@ -35,19 +35,14 @@ export interface TrainReport {
   samplesIndexPath: string;
 }
 
-/**
- * `resumedAt`: the iteration a resumed run starts from; log records past it
- * (from the interrupted run) are dropped so the log has no duplicates.
- */
-export function trainReport(experimentDir: string, name: string, resumedAt: number | null, stream: ProgressStream = process.stdout): TrainReport {
+export function trainReport(experimentDir: string, name: string, stream: ProgressStream = process.stdout): TrainReport {
   const lossLogPath = join(experimentDir, LOSS_LOG_FILE);
   const lossPlotPath = join(experimentDir, LOSS_PLOT_FILE);
   const webDir = join(experimentDir, 'web');
   const imagesDir = join(webDir, 'images');
   const samplesIndexPath = join(webDir, 'index.html');
   mkdirSync(imagesDir, { recursive: true });
-  const records: LossRecord[] = resumedAt === null ? [] : trimLossLog(lossLogPath, resumedAt);
-  if (resumedAt === null && existsSync(lossLogPath)) trimLossLog(lossLogPath, -1);
+  let records: LossRecord[] = [];
   const samples: SampleEntry[] = [];
   const progress = new ProgressWriter(stream);
   const started = performance.now();
@@ -55,6 +50,12 @@ export function trainReport(experimentDir: string, name: string, resumedAt: numb
 
   const hooks: TrainHooks = {
     log: (line) => progress.log(line),
+    // A resumed run keeps the log up to its checkpoint (records past it belong to
+    // the interrupted run and would be repeated); a new run starts a new log.
+    onStart: (info, resumed) => {
+      if (resumed) records = trimLossLog(lossLogPath, info.totalIters);
+      else if (existsSync(lossLogPath)) trimLossLog(lossLogPath, -1);
+    },
     onIteration: (info) => {
       progress.update({ iteration: info.totalIters, totalIterations: total(info), epoch: info.epoch, totalEpochs: info.lastEpoch, losses: info.losses ?? {} });
       if (!info.losses) return;
