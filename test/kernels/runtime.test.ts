@@ -231,6 +231,34 @@ describe('batching', () => {
     }
   });
 
+  it('throttle(depth) returns only when the work of `depth` calls ago is finished, and rejects a bad depth', async () => {
+    const r = rt();
+    const n = 1 << 16;
+    let a = r.alloc(n * 4);
+    let b = r.alloc(n * 4);
+    r.write(a, new Float32Array(n));
+    const done: boolean[] = [];
+    for (const depth of [1, 2, 3]) {
+      for (let step = 0; step < 6; step++) {
+        for (let s = 0; s < 40; s++) {
+          unary(r, 'affine', a, b, n, 1, 1);
+          [a, b] = [b, a];
+        }
+        r.flush();
+        const k = done.push(false) - 1;
+        void r.device.queue.onSubmittedWorkDone().then(() => (done[k] = true));
+        await r.throttle(depth);
+        // This call's work and that of depth - 1 calls before it may still run; older work is done.
+        if (k - depth >= 0) expect(done[k - depth], `depth ${depth}, step ${step}`).toBe(true);
+      }
+      await r.settle();
+    }
+    expect((await readAll(a, n))[n - 1]).toBe(3 * 6 * 40);
+    r.release(a);
+    r.release(b);
+    await expect(r.throttle(0)).rejects.toThrow(/throttle: depth must be a positive integer, got 0/);
+  });
+
   it('orders copies and clears with the dispatches around them', async () => {
     const r = rt();
     const a = r.alloc(64);

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type Json } from '@stripes/nn';
-import { Rng, tensor, tidy, type Tensor } from '@stripes/tensor';
+import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { UnalignedDataset } from './data/dataset.ts';
 import type { Preprocess } from './data/transforms.ts';
@@ -186,6 +186,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         });
         totalIters += n;
         epochIter += n;
+        await throttle();
         if (wantLosses) hooks.onIteration?.(info(await readLosses(losses)));
         else {
           disposeAll(Object.values(losses));

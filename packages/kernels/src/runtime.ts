@@ -94,6 +94,8 @@ export class Runtime {
   /** Uncaptured errors, usually consequences of a scoped one; reported after them. */
   private deviceErrors: GpuError[] = [];
   private pendingScopes: Promise<void>[] = [];
+  /** Completion of the work submitted before each recent `throttle` call, oldest first. */
+  private inFlight: Promise<void>[] = [];
   private profiler: KernelProfiler | null = null;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
@@ -409,6 +411,25 @@ export class Runtime {
     this.flush();
     this.profiler = null;
     return p.results();
+  }
+
+  /**
+   * Bounds how far the CPU runs ahead of the GPU: submits what is encoded,
+   * then waits until the work submitted before the `depth`-th previous call
+   * is finished (depth 1: the previous call's).
+   * Encoding is much cheaper than executing, so a loop that never reads a
+   * value would otherwise queue unboundedly many batches; Dawn can only
+   * retire them (and free their staging memory) when a wait lets the event
+   * loop turn, and lavapipe crashed after ~100 such CycleGAN steps. Call it
+   * once per training step (`train` does); with depth 2 the next step's
+   * encoding still overlaps the GPU's work on the previous one.
+   */
+  async throttle(depth = 2): Promise<void> {
+    if (!Number.isInteger(depth) || depth < 1) throw new GpuError(`throttle: depth must be a positive integer, got ${depth}`);
+    this.flush();
+    this.inFlight.push(this.raceLoss(this.device.queue.onSubmittedWorkDone()));
+    while (this.inFlight.length > depth) await this.inFlight.shift();
+    this.checkHealthy();
   }
 
   /** Waits for every pending error scope and submitted work; throws the first reported error. */

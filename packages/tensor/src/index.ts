@@ -21,6 +21,15 @@ export async function ready(): Promise<DeviceInfo> {
   return (await init()).info;
 }
 
+/**
+ * Keeps the CPU at most `depth` calls ahead of the GPU. Ops only queue GPU
+ * work, and a training loop that never reads a value back (`item()`,
+ * `data()`) would queue it without bound; await this once per step.
+ */
+export async function throttle(depth = 2): Promise<void> {
+  await rt().throttle(depth);
+}
+
 /** Live and pooled GPU buffers, for leak checks. */
 export function memory(): MemoryStats {
   return rt().memory();
