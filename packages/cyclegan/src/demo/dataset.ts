@@ -36,7 +36,7 @@ export const DEFAULT_SIZE = 32;
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'stripes-mini-zebra';
 /** Bump when rendering changes, so existing folders are regenerated rather than reused. */
-const VERSION = 1;
+const VERSION = 2;
 
 export interface MiniZebraOptions {
   outDir: string;

@@ -7,9 +7,14 @@
  *
  * Learnability choices (the demo trains on 2 CPU cores in minutes):
  * - Backgrounds are smooth vertical gradients (sky over ground, meeting at
- *   a gently curved horizon) with no texture, so a small generator can
+ *   a gently curved horizon that blends over a haze band of 10% of the
+ *   image) with no texture and no hard edge, so a small generator can
  *   reproduce them almost exactly and the only thing it has to change is
- *   the coat.
+ *   the coat. (With a one-pixel horizon, every row a translation moved it
+ *   by counted against shape preservation.)
+ * - Legs and tail are thick for their size (radius 0.16-0.2 and 0.12-0.14
+ *   body units: about 3 and 2 px at 32 px): thinner parts were all outline,
+ *   and a few minutes of training blur an outline by a pixel.
  * - Sky and ground colours are saturated while coats are browns/greys or
  *   black/white, and every scene is redrawn until each object pixel differs
  *   from the background by at least MIN_SEPARATION in both coats: the object
@@ -33,6 +38,8 @@ export type RGB = [number, number, number];
  */
 export const MIN_SEPARATION = 60;
 
+/** Width of the hazy sky-to-ground blend at the horizon, as a fraction of the image side. */
+const HORIZON_HAZE = 0.1;
 /** Sub-samples per pixel side: 4x4 per pixel. */
 const SUPERSAMPLE = 4;
 /** Redraws allowed before giving up on a seed; palettes make a redraw rare. */
@@ -183,7 +190,7 @@ function anatomy(shape: Shape): Anatomy {
   ).map(([x, swing]) => capsule(x, hipY, x + shape.legLength * Math.sin(swing), hipY + shape.legLength * Math.cos(swing), shape.legRadius, shape.legRadius));
   const tailX = -0.95;
   const tailY = -0.2 * h;
-  const tail = capsule(tailX, tailY, tailX - shape.tailLength * Math.cos(shape.tailAngle), tailY + shape.tailLength * Math.sin(shape.tailAngle), 0.09, 0.09);
+  const tail = capsule(tailX, tailY, tailX - shape.tailLength * Math.cos(shape.tailAngle), tailY + shape.tailLength * Math.sin(shape.tailAngle), 0.14, 0.12);
 
   const hx = Math.hypot(head.a * cos, head.b * sin);
   const hy = Math.hypot(head.a * sin, head.b * cos);
@@ -302,7 +309,7 @@ function drawShape(rng: Rng): Shape {
     headAngle: uniform(rng, -1.1, -0.35),
     headLength: uniform(rng, 0.35, 0.5),
     legLength: uniform(rng, 0.85, 1.25),
-    legRadius: uniform(rng, 0.11, 0.15),
+    legRadius: uniform(rng, 0.16, 0.2),
     stride: uniform(rng, 0, 0.35),
     tailAngle: uniform(rng, 0.6, 1.3),
     tailLength: uniform(rng, 0.5, 0.85),
@@ -347,11 +354,12 @@ function mix(a: RGB, b: RGB, t: number, out: RGB): void {
 
 function backgroundAt(bg: BackgroundParams, size: number, px: number, py: number, out: RGB): void {
   const hz = horizonAt(bg, size, px);
-  if (py < hz) {
-    mix(bg.skyTop, bg.skyHorizon, Math.max(0, py) / hz, out);
-    return;
-  }
-  mix(bg.groundFar, bg.groundNear, Math.min(1, (py - hz) / Math.max(1e-6, size - hz)), out);
+  const sky: RGB = [0, 0, 0];
+  mix(bg.skyTop, bg.skyHorizon, Math.min(1, Math.max(0, py) / hz), sky);
+  mix(bg.groundFar, bg.groundNear, Math.min(1, Math.max(0, py - hz) / Math.max(1e-6, size - hz)), out);
+  const t = Math.min(1, Math.max(0, (py - hz) / (HORIZON_HAZE * size) + 0.5));
+  const s = t * t * (3 - 2 * t);
+  mix(sky, out, s, out);
 }
 
 function coatAt(params: SceneParams, coat: Coat, hit: Hit, out: RGB): void {
@@ -430,9 +438,8 @@ function paint(params: SceneParams, coats: readonly Coat[]): RenderedScene[] {
       const i = py * size + px;
       const isObject = 2 * inside >= samples;
       mask[i] = isObject ? 1 : 0;
-      // The background is sampled at the pixel centre only: its gradients need
-      // no anti-aliasing, and a blended horizon pixel would be a desaturated
-      // sky/ground mix that a grey coat or a stripe edge could match.
+      // The background is sampled at the pixel centre only: it has no hard
+      // edge left to anti-alias (the horizon is a haze band).
       backgroundAt(params.background, size, px + 0.5, py + 0.5, bgc);
       for (let c = 0; c < 3; c++) background[3 * i + c] = clampByte(bgc[c]);
       for (let k = 0; k < coats.length; k++) {
