@@ -87,6 +87,24 @@ describe('binary ops with broadcasting vs f64 reference', () => {
     expect([...(await maximum(a, b).data())]).toEqual([1, -2, 4]);
     expect([...(await minimum(a, b).data())]).toEqual([1, -2, 3]);
   });
+
+  it('maximum / minimum split the gradient of a tie in half, as PyTorch does', async () => {
+    for (const op of [maximum, minimum]) {
+      const a = tensor([1, -2, 3, 5], [4]).requireGrad();
+      const b = tensor([1, 0, 3, -1], [4]).requireGrad();
+      op(a, b).mul(tensor([2, 4, 6, 8])).sum().backward();
+      // torch.maximum: ties at 0 and 2 give each side half; otherwise the larger side gets it all.
+      const big = op === maximum;
+      expect([...(await a.grad!.data())]).toEqual([1, big ? 0 : 4, 3, big ? 8 : 0]);
+      expect([...(await b.grad!.data())]).toEqual([1, big ? 4 : 0, 3, big ? 0 : 8]);
+    }
+    // Broadcast: one b against a row with a tie sums both halves.
+    const a = tensor([2, 7, 2], [3]).requireGrad();
+    const b = tensor([2], [1]).requireGrad();
+    maximum(a, b).sum().backward();
+    expect([...(await a.grad!.data())]).toEqual([0.5, 1, 0.5]);
+    expect([...(await b.grad!.data())]).toEqual([1]);
+  });
 });
 
 describe('scalar operands', () => {

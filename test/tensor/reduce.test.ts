@@ -81,6 +81,17 @@ describe('reductions vs f64 reference', () => {
   });
 });
 
+describe('max gradient', () => {
+  it('shares the gradient evenly between tied maxima (torch.amax), per output', async () => {
+    const x = tensor([3, 1, 3, 3, 0, 2, 5, 5, 5, 5, -1, 4], [3, 4]).requireGrad();
+    max(x, 1).mul(tensor([3, 6, 8])).sum().backward();
+    expect([...(await x.grad!.data())]).toEqual([1, 0, 1, 1, 0, 0, 3, 3, 4, 4, 0, 0]);
+    const y = tensor([5, 1, 5, 5], [4]).requireGrad();
+    max(y).backward(); // all axes, as torch.max(x) without a dim
+    expect([...(await y.grad!.data())]).toEqual([1 / 3, 0, 1 / 3, 1 / 3].map(Math.fround));
+  });
+});
+
 describe('large reductions', () => {
   /** Checks sum / mean / max of a [outer, inner] tensor along `axis` with a direct f64 loop. */
   async function checkLarge(outer: number, inner: number, axis: 0 | 1, ops: Op[]): Promise<void> {

@@ -1,7 +1,7 @@
 /** Binary arithmetic with NumPy broadcasting; a number operand becomes an elementwise affine map. */
 import { binary, rt, type BinaryOp } from '@stripes/kernels';
 import { record } from '../autograd.ts';
-import { broadcastShapes } from '../shape.ts';
+import { broadcastShapes, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { affine, log, powScalar } from './elementwise.ts';
 import { sumToShape } from './reduce.ts';
@@ -63,11 +63,13 @@ export function pow(a: Tensor, b: Tensor | number): Tensor {
 
 function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   const c = binaryOp(op, a, b);
-  // Each side where it equals the result gets the gradient (ties: both do).
-  record(op, c, [a, b], [a, b, c], (g, [as, bs, cs]) => [
-    a.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('equal', as, cs)), a.shape) : null,
-    b.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('equal', bs, cs)), b.shape) : null,
-  ]);
+  // The side equal to the result gets the gradient; a tie splits it in half
+  // between both, as PyTorch does: weight = [x == c] - 0.5 [a == b].
+  record(op, c, [a, b], [a, b, c], (g, [as, bs, cs]) => {
+    const share = (xs: Tensor, shape: Shape) =>
+      sumToShape(binaryOp('mul', g, binaryOp('sub', binaryOp('equal', xs, cs), affine(binaryOp('equal', as, bs), 0.5, 0))), shape);
+    return [a.requiresGrad ? share(as, a.shape) : null, b.requiresGrad ? share(bs, b.shape) : null];
+  });
   return c;
 }
 

@@ -40,7 +40,7 @@ export function mean(x: Tensor, axes?: number | number[], keepDims = false): Ten
   return y;
 }
 
-/** Maximum over axes. Gradient goes to every element equal to the maximum (ties share it in full). */
+/** Maximum over axes (PyTorch's `amax`). Elements tied for the maximum share its gradient evenly. */
 export function max(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
   x.assertAlive('max');
   const ax = normalizeAxes('max', axes, x.rank, x.shape);
@@ -48,7 +48,8 @@ export function max(x: Tensor, axes?: number | number[], keepDims = false): Tens
   record('max', y, [x], [x, y], (g, [xs, ys]) => {
     const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
     const mask = binaryOp('equal', xs, reshape(ys, keptShape));
-    return [binaryOp('mul', mask, reshape(g, keptShape))];
+    const ties = reduceForward('max', 'sum', mask, ax, true, 1);
+    return [binaryOp('mul', mask, binaryOp('div', reshape(g, keptShape), ties))];
   });
   return y;
 }
