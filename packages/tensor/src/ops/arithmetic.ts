@@ -3,7 +3,7 @@ import { binary, rt, type BinaryOp } from '@stripes/kernels';
 import { record } from '../autograd.ts';
 import { broadcastShapes, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { affine, log, powScalar } from './elementwise.ts';
+import { affine, log, powScalar, scaleShift } from './elementwise.ts';
 import { sumToShape } from './reduce.ts';
 
 /** @internal Forward only, no graph. */
@@ -17,21 +17,21 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 }
 
 export function add(a: Tensor, b: Tensor | number): Tensor {
-  if (typeof b === 'number') return affine(a, 1, b);
+  if (typeof b === 'number') return scaleShift('add', a, 1, b);
   const c = binaryOp('add', a, b);
   record('add', c, [a, b], [], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
   return c;
 }
 
 export function sub(a: Tensor, b: Tensor | number): Tensor {
-  if (typeof b === 'number') return affine(a, 1, -b);
+  if (typeof b === 'number') return scaleShift('sub', a, 1, -b);
   const c = binaryOp('sub', a, b);
   record('sub', c, [a, b], [], (g) => [sumToShape(g, a.shape), b.requiresGrad ? sumToShape(affine(g, -1, 0), b.shape) : null]);
   return c;
 }
 
 export function mul(a: Tensor, b: Tensor | number): Tensor {
-  if (typeof b === 'number') return affine(a, b, 0);
+  if (typeof b === 'number') return scaleShift('mul', a, b, 0);
   const c = binaryOp('mul', a, b);
   record('mul', c, [a, b], [a, b], (g, [as, bs]) => [
     a.requiresGrad ? sumToShape(binaryOp('mul', g, bs), a.shape) : null,
@@ -41,7 +41,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
 }
 
 export function div(a: Tensor, b: Tensor | number): Tensor {
-  if (typeof b === 'number') return affine(a, 1 / b, 0);
+  if (typeof b === 'number') return scaleShift('div', a, 1 / b, 0);
   const c = binaryOp('div', a, b);
   record('div', c, [a, b], [b, c], (g, [bs, cs]) => [
     a.requiresGrad ? sumToShape(binaryOp('div', g, bs), a.shape) : null,

@@ -3,8 +3,8 @@ import { rt, unary, unaryBackward, type UnaryBackwardOp, type UnaryOp } from '@s
 import { record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
 
-function forward(op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
-  x.assertAlive(op);
+function forward(op: UnaryOp, x: Tensor, a = 0, b = 0, name: string = op): Tensor {
+  x.assertAlive(name);
   const y = Tensor.empty(x.shape);
   unary(rt(), op, x.buffer, y.buffer, x.size, a, b);
   return y;
@@ -22,13 +22,18 @@ function differentiable(op: UnaryOp & UnaryBackwardOp, savesOutput: boolean, x: 
 }
 
 export function neg(x: Tensor): Tensor {
-  return affine(x, -1, 0);
+  return scaleShift('neg', x, -1, 0);
 }
 
 /** y = x * scale + shift, the scalar forms of add/sub/mul/div. */
 export function affine(x: Tensor, scale: number, shift: number): Tensor {
-  const y = forward('affine', x, scale, shift);
-  record('affine', y, [x], [], (g) => [scale === 1 ? g : affine(g, scale, 0)]);
+  return scaleShift('affine', x, scale, shift);
+}
+
+/** @internal `affine` under the name of the op the user called (`neg`, `add` with a number, ...), for errors and the graph. */
+export function scaleShift(name: string, x: Tensor, scale: number, shift: number): Tensor {
+  const y = forward('affine', x, scale, shift, name);
+  record(name, y, [x], [], (g) => [scale === 1 ? g : affine(g, scale, 0)]);
   return y;
 }
 
