@@ -8,6 +8,7 @@ import { pathToHref, samplesIndexHtml, testResultsHtml } from '../../packages/cy
 import { LOSS_LOG_FILE, appendLossRecord, readLossLog, trimLossLog } from '../../packages/cyclegan/src/report/lossLog.ts';
 import type { LossRecord } from '../../packages/cyclegan/src/report/lossLog.ts';
 import { LOSS_PLOT_FILE, lossPlotSvg, niceTicks, writeLossPlot } from '../../packages/cyclegan/src/report/plot.ts';
+import { trainReport } from '../../packages/cyclegan/src/cli/trainReport.ts';
 import { ProgressWriter, formatDuration, formatProgress } from '../../packages/cyclegan/src/report/progress.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'report-'));
@@ -134,6 +135,37 @@ describe('loss log', () => {
     expect(readLossLog(path).map((r) => r.iteration)).toEqual([10, 20]);
     appendLossRecord(path, rec(30, { a: 3 }));
     expect(readLossLog(path).map((r) => r.losses.a)).toEqual([10, 20, 3]);
+  });
+});
+
+describe('trainReport', () => {
+  it('a resumed run keeps the log up to its checkpoint and its clock goes on from there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stripes-report-'));
+    try {
+      const quiet = { write: () => true };
+      const info = (totalIters: number, withLosses = true) => ({
+        epoch: 1, epochIter: totalIters, totalIters, epochSize: 100, lastEpoch: 2, lr: 1e-3,
+        losses: withLosses ? { D_A: 0.5, G_A: 1, cycle_A: 2, idt_A: 0.1, D_B: 0.5, G_B: 1, cycle_B: 2, idt_B: 0.1 } : undefined,
+      });
+      const first = trainReport(dir, 'r', quiet);
+      first.hooks.onStart!(info(0, false), false);
+      for (const it of [10, 20, 30]) first.hooks.onIteration!(info(it));
+      first.done();
+      // Pretend the first run trained for 100 s up to iteration 20.
+      const kept = readLossLog(first.lossLogPath).map((r) => ({ ...r, time: r.iteration * 5 }));
+      writeFileSync(first.lossLogPath, '');
+      for (const r of kept) appendLossRecord(first.lossLogPath, r);
+
+      const resumed = trainReport(dir, 'r', quiet);
+      resumed.hooks.onStart!(info(20, false), true);
+      resumed.hooks.onIteration!(info(30));
+      const log = readLossLog(resumed.lossLogPath);
+      expect(log.map((r) => r.iteration)).toEqual([10, 20, 30]);
+      expect(log[2].time).toBeGreaterThanOrEqual(100);
+      expect(log[2].time).toBeLessThan(110);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

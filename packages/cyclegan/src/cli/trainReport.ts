@@ -45,7 +45,9 @@ export function trainReport(experimentDir: string, name: string, stream: Progres
   let records: LossRecord[] = [];
   const samples: SampleEntry[] = [];
   const progress = new ProgressWriter(stream);
-  const started = performance.now();
+  let started = performance.now();
+  /** Training seconds before this process: a resumed run's clock goes on from its log. */
+  let timeOffset = 0;
   const total = (i: IterationInfo) => i.epochSize * (i.lastEpoch - i.epoch + 1) + i.totalIters - i.epochIter;
 
   const hooks: TrainHooks = {
@@ -55,11 +57,13 @@ export function trainReport(experimentDir: string, name: string, stream: Progres
     onStart: (info, resumed) => {
       if (resumed) records = trimLossLog(lossLogPath, info.totalIters);
       else if (existsSync(lossLogPath)) trimLossLog(lossLogPath, -1);
+      timeOffset = records.at(-1)?.time ?? 0;
+      started = performance.now();
     },
     onIteration: (info) => {
       progress.update({ iteration: info.totalIters, totalIterations: total(info), epoch: info.epoch, totalEpochs: info.lastEpoch, losses: info.losses ?? {} });
       if (!info.losses) return;
-      const record: LossRecord = { iteration: info.totalIters, epoch: info.epoch, time: (performance.now() - started) / 1000, losses: { ...info.losses } };
+      const record: LossRecord = { iteration: info.totalIters, epoch: info.epoch, time: timeOffset + (performance.now() - started) / 1000, losses: { ...info.losses } };
       appendLossRecord(lossLogPath, record);
       records.push(record);
       writeLossPlot(lossPlotPath, records, { title: `${name}: losses` });

@@ -14,7 +14,7 @@ export const LOSS_LOG_FILE = 'loss_log.jsonl';
 export interface LossRecord {
   iteration: number;
   epoch: number;
-  /** Seconds since training started. */
+  /** Seconds of training so far (a resumed run continues from its last kept record). */
   time: number;
   losses: Record<string, number>;
 }
