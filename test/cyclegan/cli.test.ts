@@ -28,6 +28,16 @@ function run(args: string[]) {
 }
 
 describe('stripes-cyclegan', () => {
+  test('100 steps with no readback in between (print_freq past the run) finish: the CPU waits for the GPU', () => {
+    // Without train's per-step throttle() nothing let Dawn retire work, memory grew
+    // every step and lavapipe segfaulted before step 100, at every image size.
+    const data = join(root, 'data50');
+    generateMiniZebra({ outDir: data, seed: 3, size: 16, counts: { trainA: 50, trainB: 50, testA: 1, testB: 1 } });
+    const r = run(['train', ...tiny('quiet').map((a) => (a === dataroot ? data : a)), '--n_epochs', '2', '--n_epochs_decay', '0', '--print_freq', '1000', '--display_freq', '1000']);
+    expect(r.status, `${r.signal ?? ''} ${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/finished at epoch 3, iteration 100/);
+  });
+
   test('train -> test -> translate on a few tiny images', () => {
     const trained = run(['train', ...tiny('e2e'), '--n_epochs', '1', '--n_epochs_decay', '1', '--print_freq', '2', '--display_freq', '3', '--save_epoch_freq', '1']);
     expect(trained.status, trained.stderr).toBe(0);
