@@ -27,6 +27,22 @@ describe('device errors', () => {
     expect(() => r.alloc(64)).toThrow(/device lost/);
     expect(() => fill(r, a, 16, 2)).toThrow(GpuError);
     await expect(r.read(a, 0, 64)).rejects.toThrow(/device lost/);
+    await expect(r.throttle()).rejects.toThrow(/device lost/);
+  });
+
+  it('waits queued by throttle and settle end (resolve or name the loss) when the device is lost under them', async () => {
+    const r = await privateRuntime();
+    const a = r.alloc(1 << 20);
+    for (let i = 0; i < 200; i++) fill(r, a, 1 << 18, i);
+    await r.throttle(1);
+    for (let i = 0; i < 200; i++) fill(r, a, 1 << 18, i);
+    const queued = r.throttle(1);
+    const settled = r.settle();
+    r.device.destroy();
+    for (const wait of [queued, settled]) {
+      const outcome = await wait.then(() => 'finished', (e: Error) => e.message);
+      expect(outcome).toMatch(/^finished$|device lost/);
+    }
   });
 
   it('an allocation over the device limit is an error naming what was asked', () => {

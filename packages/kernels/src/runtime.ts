@@ -96,6 +96,8 @@ export class Runtime {
   private pendingScopes: Promise<void>[] = [];
   /** Completion of the work submitted before each recent `throttle` call, oldest first. */
   private inFlight: Promise<void>[] = [];
+  /** Rejecters of pending GPU waits, called if the device is lost first. */
+  private lossWaiters = new Set<(e: GpuError) => void>();
   private profiler: KernelProfiler | null = null;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
@@ -111,6 +113,9 @@ export class Runtime {
     });
     device.lost.then((info) => {
       this.lostError = new GpuError(`WebGPU device lost (${info.reason}): ${info.message || 'no message'}`);
+      const waiting = new GpuError(`WebGPU device lost (${info.reason}) while waiting for the GPU: ${info.message || 'no message'}`);
+      for (const reject of this.lossWaiters) reject(waiting);
+      this.lossWaiters.clear();
     });
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.deviceErrors.push(new GpuError(`WebGPU error: ${ev.error.message}`));
@@ -427,7 +432,9 @@ export class Runtime {
   async throttle(depth = 2): Promise<void> {
     if (!Number.isInteger(depth) || depth < 1) throw new GpuError(`throttle: depth must be a positive integer, got ${depth}`);
     this.flush();
-    this.inFlight.push(this.raceLoss(this.device.queue.onSubmittedWorkDone()));
+    const done = this.raceLoss(this.device.queue.onSubmittedWorkDone());
+    done.catch(() => {}); // a loss while queued here is rethrown when awaited, not reported as unhandled
+    this.inFlight.push(done);
     while (this.inFlight.length > depth) await this.inFlight.shift();
     this.checkHealthy();
   }
@@ -442,13 +449,26 @@ export class Runtime {
     this.checkHealthy();
   }
 
+  /**
+   * `p`, or a rejection naming the device loss if that comes first. Waiters are
+   * kept in a set rather than raced against `device.lost`: every race would leave
+   * a reaction on that never-settling promise, one per training step.
+   */
   private raceLoss<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([
-      p,
-      this.device.lost.then((info) => {
-        throw new GpuError(`WebGPU device lost (${info.reason}) while waiting for the GPU: ${info.message || 'no message'}`);
-      }),
-    ]);
+    if (this.lostError) return Promise.reject(this.lostError);
+    return new Promise<T>((resolve, reject) => {
+      this.lossWaiters.add(reject);
+      p.then(
+        (v) => {
+          this.lossWaiters.delete(reject);
+          resolve(v);
+        },
+        (e) => {
+          this.lossWaiters.delete(reject);
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Reads `bytes` bytes of `src` from `offset` back to the CPU. */
