@@ -66,8 +66,8 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   // The side equal to the result gets the gradient; a tie splits it in half
   // between both, as PyTorch does: weight = [x == c] - 0.5 [a == b].
   record(op, c, [a, b], [a, b, c], (g, [as, bs, cs]) => {
-    const share = (xs: Tensor, shape: Shape) =>
-      sumToShape(binaryOp('mul', g, binaryOp('sub', binaryOp('equal', xs, cs), affine(binaryOp('equal', as, bs), 0.5, 0))), shape);
+    const halfTie = affine(binaryOp('equal', as, bs), 0.5, 0);
+    const share = (xs: Tensor, shape: Shape) => sumToShape(binaryOp('mul', g, binaryOp('sub', binaryOp('equal', xs, cs), halfTie)), shape);
     return [a.requiresGrad ? share(as, a.shape) : null, b.requiresGrad ? share(bs, b.shape) : null];
   });
   return c;
