@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+/** The workspace's packages resolve to their TypeScript sources under this export condition (no build step). */
+const SOURCE_CONDITION = '@stripes/source';
+/** Vite's default server conditions, which a `conditions` list replaces. */
+const conditions = [SOURCE_CONDITION, 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],

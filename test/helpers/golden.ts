@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
-import { decodeSafetensors, type SafeTensor } from '../../packages/nn/src/safetensors.ts';
+import { decodeSafetensors, type SafeTensor } from '@stripes/nn';
 
 const fixturesDir = resolve(import.meta.dirname, '../golden/fixtures');
 

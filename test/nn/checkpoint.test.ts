@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keep, manualSeed, tensor } from '@stripes/tensor';
-import { Adam, Conv2d, InstanceNorm2d, loadCheckpoint, loadStateDict, readSafetensors, saveCheckpoint, saveStateDict, Sequential } from '@stripes/nn';
+import { Adam, Conv2d, InstanceNorm2d, Sequential } from '@stripes/nn';
+import { loadCheckpoint, loadStateDict, readSafetensors, saveCheckpoint, saveStateDict } from '@stripes/nn/node';
 
 const scratch = mkdtempSync(join(tmpdir(), 'stripes-checkpoint-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keep, memory, tensor, type Tensor } from '@stripes/tensor';
-import { Adam, loadCheckpoint, SGD, saveCheckpoint, type Optimizer, type OptimizerStateJson } from '@stripes/nn';
+import { Adam, SGD, type Optimizer, type OptimizerStateJson } from '@stripes/nn';
+import { loadCheckpoint, saveCheckpoint } from '@stripes/nn/node';
 import { expectClose, loadGolden } from '../helpers/golden.ts';
 
 const golden = loadGolden('optim');

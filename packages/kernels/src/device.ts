@@ -1,7 +1,9 @@
 /**
- * One WebGPU device per process, acquired through Dawn's Node bindings.
+ * Acquiring a WebGPU device from the host: `navigator.gpu` in a browser,
+ * Dawn in Node.js (the `#gpu` import picks one by export condition), or a
+ * device the user already has.
  */
-import { create, globals } from 'webgpu';
+import { HOST, hostGpu, NO_ADAPTER_HINT } from '#gpu';
 
 export interface DeviceInfo {
   /** A human-readable adapter name, e.g. "llvmpipe (LLVM 19.1.7, 256 bits)". */
@@ -14,31 +16,30 @@ export interface DeviceInfo {
 
 export interface AcquiredDevice {
   device: GPUDevice;
-  adapter: GPUAdapter;
+  /** null when the user handed in a device (its adapter is not reachable from it). */
+  adapter: GPUAdapter | null;
   info: DeviceInfo;
 }
 
-// Dawn crashes in mapAsync if the object returned by create() is collected,
-// so it lives in module scope for the life of the process.
-let gpu: GPU | null = null;
-let pending: Promise<AcquiredDevice> | null = null;
+/** Where the runtime's device comes from; at most one of `device` and `gpu`. */
+export interface DeviceOptions {
+  /** Use this device (shared with a renderer or another WebGPU library) instead of requesting one. */
+  device?: GPUDevice;
+  /** Request the adapter from this `GPU` instead of the host's (`navigator.gpu`, or Dawn in Node). */
+  gpu?: GPU;
+}
 
 /** Thrown when no WebGPU adapter can be found; lists what was tried. */
 export class NoAdapterError extends Error {
   constructor(readonly attempts: string[]) {
-    super(
-      `No WebGPU adapter found. Tried:\n${attempts.map((a) => `  - ${a}`).join('\n')}\n` +
-        'On Debian without a GPU, install Mesa\'s lavapipe (software Vulkan) from bookworm-backports:\n' +
-        "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list\n" +
-        '  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
-    );
+    super(`No WebGPU adapter found (host: ${HOST}). Tried:\n${attempts.map((a) => `  - ${a}`).join('\n')}\n${NO_ADAPTER_HINT}`);
     this.name = 'NoAdapterError';
   }
 }
 
-function describe(adapter: GPUAdapter): DeviceInfo {
-  const i = adapter.info;
+function describe(i: GPUAdapterInfo | undefined): DeviceInfo {
   const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  if (!i) return { name: 'unknown adapter', vendor: '', architecture: '', description: '', backend: '' };
   // Dawn puts the driver's own name in `description`; keep every field since
   // which one is filled differs between backends.
   const name = text(i.description) || [text(i.vendor), text(i.architecture), text(i.device)].filter(Boolean).join(' ') || 'unknown adapter';
@@ -51,11 +52,13 @@ function describe(adapter: GPUAdapter): DeviceInfo {
   };
 }
 
-async function acquire(): Promise<AcquiredDevice> {
-  Object.assign(globalThis, globals);
-  // Mesa warns when XDG_RUNTIME_DIR is unset; any writable folder silences it.
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  gpu = create([]);
+/** A device the user made: its adapter's info where the implementation exposes it (`GPUDevice.adapterInfo`). */
+function adopt(device: GPUDevice): AcquiredDevice {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return { device, adapter: null, info: describe(info) };
+}
+
+async function request(gpu: GPU): Promise<AcquiredDevice> {
   const attempts: string[] = [];
   const options: Array<[string, GPURequestAdapterOptions]> = [
     ['high-performance adapter', { powerPreference: 'high-performance' }],
@@ -74,6 +77,7 @@ async function acquire(): Promise<AcquiredDevice> {
       attempts.push(`${label}: none`);
       continue;
     }
+    // Default limits are lower than adapters offer (lavapipe: 128 MiB per storage binding).
     const l = adapter.limits;
     const wanted: Record<string, number> = {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -87,7 +91,7 @@ async function acquire(): Promise<AcquiredDevice> {
     const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     try {
       const device = await adapter.requestDevice({ requiredLimits: wanted, requiredFeatures });
-      return { device, adapter, info: describe(adapter) };
+      return { device, adapter, info: describe(adapter.info) };
     } catch (e) {
       attempts.push(`${label}: requestDevice failed: ${(e as Error).message}`);
     }
@@ -95,9 +99,33 @@ async function acquire(): Promise<AcquiredDevice> {
   throw new NoAdapterError(attempts);
 }
 
-/** The process's device, acquired on first call. */
-export function acquireDevice(): Promise<AcquiredDevice> {
-  pending ??= acquire().catch((e) => {
+let pending: Promise<AcquiredDevice> | null = null;
+let adopted: GPUDevice | null = null;
+
+/**
+ * The process's (or page's) device, acquired on the first call; later calls
+ * return the same one. Passing a different `device` after that is an error.
+ */
+export function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
+  const { device, gpu } = options;
+  if (device && gpu) throw new TypeError('acquireDevice: pass either `device` or `gpu`, not both');
+  if (pending) {
+    if ((device && device !== adopted) || gpu) {
+      return Promise.reject(new Error('acquireDevice: stripes already has a device; pass `device`/`gpu` on the first init() call'));
+    }
+    return pending;
+  }
+  if (device) {
+    adopted = device;
+    pending = Promise.resolve(adopt(device));
+    return pending;
+  }
+  const start = async (): Promise<AcquiredDevice> => {
+    const host = gpu ?? hostGpu();
+    if (!host) throw new NoAdapterError([`${HOST}: not available`]);
+    return request(host);
+  };
+  pending = start().catch((e) => {
     pending = null;
     throw e;
   });

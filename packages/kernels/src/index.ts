@@ -1,4 +1,5 @@
-export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice } from './device.ts';
+/// <reference types="@webgpu/types" preserve="true" />
+export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice, type DeviceOptions } from './device.ts';
 export { init, rt, Runtime, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type MemoryStats } from './runtime.ts';
 export { defineKernel, f32Bits, grid1d, gridFor, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, wgslElementwiseMain, type KernelDef, type StorageAccess } from './kernel.ts';
 export { contiguousStrides, collapse, padDims, MAX_DIMS, WGSL_STRIDED_OFFSET } from './ops/layout.ts';

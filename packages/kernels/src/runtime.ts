@@ -3,11 +3,10 @@
  * parameter ring and readback. Ops only encode; a submit happens when a batch
  * is full or when data is read back.
  */
-import { acquireDevice, type DeviceInfo } from './device.ts';
+import { acquireDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
 import type { KernelDef, StorageAccess } from './kernel.ts';
 
-// GPUBufferUsage's values; the global itself exists only once `webgpu`'s
-// globals are installed by acquireDevice(), after this module loads.
+// GPUBufferUsage's values: Node has no such global until Dawn's are installed.
 const MAP_READ = 0x01;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
@@ -495,9 +494,22 @@ export class Runtime {
 let runtime: Runtime | null = null;
 let starting: Promise<Runtime> | null = null;
 
-/** Acquires the device and builds the process's runtime; idempotent. */
-export function init(): Promise<Runtime> {
-  starting ??= acquireDevice().then(({ device, info }) => (runtime = new Runtime(device, info)));
+/**
+ * Acquires the device and builds the runtime; idempotent. Pass `{ device }`
+ * on the first call to run on a device you already have (one shared with a
+ * renderer or another WebGPU library), or `{ gpu }` to request one from a
+ * `GPU` other than the host's.
+ */
+export function init(options: DeviceOptions = {}): Promise<Runtime> {
+  if (starting && (options.device || options.gpu)) {
+    return acquireDevice(options).then(() => starting as Promise<Runtime>);
+  }
+  starting ??= acquireDevice(options)
+    .then(({ device, info }) => (runtime = new Runtime(device, info)))
+    .catch((e: unknown) => {
+      starting = null;
+      throw e;
+    });
   return starting;
 }
 

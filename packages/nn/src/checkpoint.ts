@@ -1,18 +1,18 @@
 /**
- * Saving and loading tensors as safetensors files, atomically: a crash or an
- * error mid-save leaves the previous file intact. State dicts load in
- * PyTorch (`safetensors.torch.load_file`) and back; checkpoints add a JSON
+ * State dicts and checkpoints as safetensors bytes. State dicts load in
+ * PyTorch (`safetensors.torch.load`) and back; checkpoints add a JSON
  * document (optimizer steps and hyperparameters, schedule, RNG, epoch...)
- * in the header's `__metadata__`, so one file holds everything a resume needs.
+ * in the header's `__metadata__`, so one file holds everything a resume
+ * needs. Host-free: saving to and loading from disk is `@stripes/nn/node`.
  */
 import type { Tensor } from '@stripes/tensor';
 import { Module, type AnyModule } from './module.ts';
-import { readSafetensors, writeSafetensorsAtomic, type AtomicWriteOptions, type TensorEntry } from './safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.ts';
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
 
-/** What `saveCheckpoint` stores: tensors by name, and any JSON-able state. */
+/** What `encodeCheckpoint`/`saveCheckpoint` store: tensors by name, and any JSON-able state. */
 export interface Checkpoint {
   tensors: Record<string, Tensor>;
   json: Json;
@@ -36,35 +36,30 @@ async function download(op: string, tensors: Record<string, Tensor>): Promise<Re
 }
 
 /**
- * Writes a module's state dict (or named tensors) to `path` as safetensors,
- * under PyTorch's names. `metadata` goes into the header as strings.
+ * A module's state dict (or named tensors) as safetensors bytes, under
+ * PyTorch's names. `metadata` goes into the header as strings.
  */
-export async function saveStateDict(
-  path: string,
-  source: AnyModule | Record<string, Tensor>,
-  metadata?: Record<string, string>,
-  options?: AtomicWriteOptions,
-): Promise<void> {
+export async function encodeStateDict(source: AnyModule | Record<string, Tensor>, metadata?: Record<string, string>): Promise<Uint8Array> {
   const tensors = source instanceof Module ? source.stateDict() : source;
-  writeSafetensorsAtomic(path, await download('saveStateDict', tensors), metadata, options);
+  return encodeSafetensors(await download('encodeStateDict', tensors), metadata);
 }
 
-/** Reads a state dict as host values; pass it to `module.loadStateDict`. Metadata: `readSafetensors(path).metadata`. */
-export function loadStateDict(path: string): Record<string, TensorEntry> {
-  return Object.fromEntries(readSafetensors(path).tensors);
+/** A state dict from safetensors bytes, as host values; pass it to `module.loadStateDict`. `source` names the bytes in errors. */
+export function decodeStateDict(bytes: Uint8Array, source?: string): Record<string, TensorEntry> {
+  return Object.fromEntries(decodeSafetensors(bytes, source).tensors);
 }
 
-/** Writes tensors and JSON state to `path` in one atomic safetensors file. */
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint, options?: AtomicWriteOptions): Promise<void> {
+/** Tensors and JSON state as one safetensors file's bytes. */
+export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Array> {
   const json = JSON.stringify(checkpoint.json);
-  if (json === undefined) throw new Error('saveCheckpoint: json is not JSON-serializable');
-  writeSafetensorsAtomic(path, await download('saveCheckpoint', checkpoint.tensors), { [CHECKPOINT_KEY]: json }, options);
+  if (json === undefined) throw new Error('encodeCheckpoint: json is not JSON-serializable');
+  return encodeSafetensors(await download('encodeCheckpoint', checkpoint.tensors), { [CHECKPOINT_KEY]: json });
 }
 
-/** Reads a file written by `saveCheckpoint`. */
-export function loadCheckpoint(path: string): LoadedCheckpoint {
-  const { tensors, metadata } = readSafetensors(path);
+/** Reads bytes written by `encodeCheckpoint` (or `saveCheckpoint`). `source` names the bytes in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): LoadedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
   const json = metadata[CHECKPOINT_KEY];
-  if (json === undefined) throw new Error(`loadCheckpoint ${path}: no '${CHECKPOINT_KEY}' metadata; the file was not written by saveCheckpoint`);
+  if (json === undefined) throw new Error(`loadCheckpoint ${source}: no '${CHECKPOINT_KEY}' metadata; the file was not written by saveCheckpoint`);
   return { tensors: Object.fromEntries(tensors), json: JSON.parse(json) as Json };
 }

@@ -1,7 +1,8 @@
 /**
  * @stripes/nn: modules and layers with PyTorch's names, shapes and defaults,
  * initialization, Adam/SGD with fused in-place kernels, LR schedules, and
- * safetensors state dicts and checkpoints.
+ * safetensors state dicts and checkpoints as bytes. Host-free: runs in
+ * browsers and Node alike; files on disk are `@stripes/nn/node`.
  */
 export { Module, evaluate, type AnyModule, type StateDictSource, type LoadStateDictOptions, type LoadStateDictResult } from './module.ts';
 export { assign } from './assign.ts';
@@ -39,15 +40,12 @@ export {
   type CosineAnnealingOptions,
 } from './schedule.ts';
 export { clipGradNorm } from './clipGrad.ts';
-export { saveStateDict, loadStateDict, saveCheckpoint, loadCheckpoint, type Checkpoint, type LoadedCheckpoint, type Json } from './checkpoint.ts';
+export { encodeStateDict, decodeStateDict, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type LoadedCheckpoint, type Json } from './checkpoint.ts';
 export {
   encodeSafetensors,
   decodeSafetensors,
-  readSafetensors,
-  writeSafetensorsAtomic,
   type SafeTensor,
   type TensorEntry,
   type TensorDict,
   type DecodedSafetensors,
-  type AtomicWriteOptions,
 } from './safetensors.ts';

@@ -3,10 +3,9 @@
  * F32 only: an 8-byte little-endian u64 header length N, N bytes of UTF-8 JSON
  * `{"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets"}}`
  * padded with spaces to a multiple of 8, then the raw little-endian tensor bytes.
- * Files written here load in PyTorch/`safetensors` and vice versa.
+ * Files written here load in PyTorch/`safetensors` and vice versa. Bytes in,
+ * bytes out: file IO lives in the Node-only entry (`@stripes/nn/node`).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 
 export type SafeTensor = { dtype: 'F32'; shape: number[]; data: Float32Array };
 
@@ -36,7 +35,7 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string, string>): Buffer {
+export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string, string>): Uint8Array {
   const entries = entriesOf(tensors).sort(([a], [b]) => byName(a, b));
   const header: Record<string, unknown> = {};
   // The reference writer emits __metadata__ first and omits it when absent.
@@ -62,13 +61,14 @@ export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string,
     header[name] = { dtype: 'F32', shape: [...shape], data_offsets: [offset, end] };
     offset = end;
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
   // Pad so the data section starts 8-byte aligned, as the reference writer does.
   const headerLen = Math.ceil(json.length / 8) * 8;
-  const out = Buffer.alloc(8 + headerLen + offset, 0x20);
-  out.writeBigUInt64LE(BigInt(headerLen), 0);
-  json.copy(out, 8);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const out = new Uint8Array(8 + headerLen + offset);
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
   let pos = 8 + headerLen;
   for (const [, { data }] of entries) {
     for (let i = 0; i < data.length; i++, pos += 4) view.setFloat32(pos, data[i], true);
@@ -152,54 +152,4 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): Decoded
     tensors.set(name, { dtype: 'F32', shape, data });
   }
   return { tensors, metadata };
-}
-
-export function readSafetensors(path: string): DecodedSafetensors {
-  return decodeSafetensors(readFileSync(path), path);
-}
-
-export type AtomicWriteOptions = {
-  /**
-   * Called after the temporary file is written and synced, before it replaces
-   * `path`. Tests throw here to simulate a crash mid-save.
-   */
-  beforeRename?: (tmpPath: string) => void;
-};
-
-/**
- * Writes `path` so that a crash at any point leaves either the old file or the
- * new one, never a torn mix: write a temp file beside it, fsync, rename over
- * `path`, fsync the directory so the rename itself is durable.
- */
-export function writeSafetensorsAtomic(
-  path: string,
-  tensors: TensorDict,
-  metadata?: Record<string, string>,
-  options: AtomicWriteOptions = {},
-): void {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    options.beforeRename?.(tmp);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  // Windows cannot open a directory to fsync it; there the rename is as durable as the OS makes it.
-  if (process.platform !== 'win32') {
-    const dirFd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  }
 }
