@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   const rt = await init();
   // tfjs gets the very device stripes uses: same adapter, same queue, no second Dawn instance.
   const { device, adapter } = await acquireDevice();
+  if (!adapter) throw new Error('bench: tfjs needs the adapter, and stripes was given a bare device');
   // tfjs's backend refuses to start without navigator.gpu (Node 20 has no
   // navigator); handed a device, it never calls it, so a marker suffices.
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: {} }, configurable: true });

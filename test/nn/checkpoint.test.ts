@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keep, manualSeed, tensor } from '@stripes/tensor';
-import { Adam, Conv2d, InstanceNorm2d, Sequential } from '@stripes/nn';
+import { Adam, Conv2d, decodeCheckpoint, decodeStateDict, encodeCheckpoint, encodeStateDict, InstanceNorm2d, Sequential } from '@stripes/nn';
 import { loadCheckpoint, loadStateDict, readSafetensors, saveCheckpoint, saveStateDict } from '@stripes/nn/node';
 
 const scratch = mkdtempSync(join(tmpdir(), 'stripes-checkpoint-'));
@@ -97,5 +97,26 @@ describe('checkpoint IO', () => {
     const t = tensor([1, 2]);
     t.dispose();
     await expect(saveCheckpoint(join(scratch, 'x.safetensors'), { tensors: { t }, json: null })).rejects.toThrow(/tensor 't' was disposed/);
+  });
+
+  it('the host-free byte forms give the same bytes as the files, and name the source in errors', async () => {
+    const m = model();
+    const path = join(scratch, 'bytes.safetensors');
+    await saveStateDict(path, m);
+    const bytes = await encodeStateDict(m);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(bytes).toEqual(new Uint8Array(readFileSync(path)));
+    const sd = decodeStateDict(bytes, 'upload.safetensors');
+    expect(Object.keys(sd).sort()).toEqual(Object.keys(m.stateDict()).sort());
+
+    const ckptPath = join(scratch, 'bytes.ckpt.safetensors');
+    const checkpoint = { tensors: m.stateDict(), json: { epoch: 3 } };
+    await saveCheckpoint(ckptPath, checkpoint);
+    const ckptBytes = await encodeCheckpoint(checkpoint);
+    expect(ckptBytes).toEqual(new Uint8Array(readFileSync(ckptPath)));
+    expect(decodeCheckpoint(ckptBytes).json).toEqual({ epoch: 3 });
+    expect(() => decodeCheckpoint(bytes, 'upload.safetensors')).toThrow(/upload\.safetensors: no 'stripes\.checkpoint' metadata/);
+    expect(() => decodeStateDict(bytes.subarray(0, 20), 'upload.safetensors')).toThrow(/^safetensors upload\.safetensors: /);
+    m.dispose();
   });
 });

@@ -14,11 +14,17 @@ export { slice, concat, stack } from './ops/slice.ts';
 export { matmul } from './ops/matmul.ts';
 export { init, rt, type MemoryStats } from '@stripes/kernels';
 
-import { init, rt, type DeviceInfo, type MemoryStats } from '@stripes/kernels';
+export { NoAdapterError, type DeviceInfo, type DeviceOptions } from '@stripes/kernels';
 
-/** Acquires the GPU device; await once before using tensors (idempotent). Resolves to the adapter's description. */
-export async function ready(): Promise<DeviceInfo> {
-  return (await init()).info;
+import { init, rt, type DeviceInfo, type DeviceOptions, type MemoryStats } from '@stripes/kernels';
+
+/**
+ * Acquires the GPU device; await once before using tensors (idempotent).
+ * Resolves to the adapter's description. `{ device }` on the first call runs
+ * on a device you already have; see `init` in @stripes/kernels.
+ */
+export async function ready(options?: DeviceOptions): Promise<DeviceInfo> {
+  return (await init(options)).info;
 }
 
 /**
