@@ -68,3 +68,26 @@ if (!adapter) {
   }
 }
 log(`WebGPU adapter: ${adapter}`);
+
+// 4. Chromium, for the browser tests (puppeteer-core drives Debian's build; it
+//    downloads no browser). `npm run demo`, `bench` and `web` do not need one,
+//    so they neither install nor require it.
+const CHROMIUM_INSTALL = 'apt-get install -y chromium';
+const needsBrowser = !['demo', 'bench', 'web'].includes(process.env.npm_lifecycle_event ?? '');
+if (needsBrowser && !existsSync('/usr/bin/chromium') && !has('chromium')) {
+  const isDebian = existsSync('/etc/debian_version') && has('apt-get');
+  if (isRoot && isDebian) {
+    log('installing Chromium (browser tests)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env }).status === 0;
+    if (!install()) {
+      // Most often the package lists are missing (fresh container) or stale.
+      log('apt-get install failed; refreshing the package lists and retrying');
+      run('apt-get', ['update', '-q'], { env });
+      run('apt-get', ['install', '-y', '-q', 'chromium'], { env });
+    }
+  } else {
+    console.error(`[setup] Chromium is missing (the browser tests drive /usr/bin/chromium). On Debian, install it as root:\n    ${CHROMIUM_INSTALL}`);
+    process.exit(1);
+  }
+}
