@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// The package is TypeScript run through tsx; this launcher registers it.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (`pnpm run build` makes dist/ in the workspace).
+import { main } from '../dist/cli/main.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
 try {
   const code = await main(process.argv.slice(2));
   // Dawn's threads keep the event loop alive: exit explicitly.

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative } from 'node:path';
-import { pad, slice, tensor, tidy, type Tensor } from '@stripes/tensor';
+import { tensor, tidy, type Tensor } from '@stripes/tensor';
 import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
 import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
@@ -13,7 +13,7 @@ import { ImageDecodeError, readImage, writePng } from './image/codec.ts';
 import { fromCHW, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
-import { CycleGAN } from './model/cyclegan.ts';
+import { CycleGAN, translateTensor } from './model/cyclegan.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
 import { checkpointPath, readTrainingCheckpoint } from './train.ts';
@@ -34,22 +34,6 @@ function toTensor(img: ImageCHW): Tensor {
 async function toImage(t: Tensor): Promise<ImageU8> {
   const [, channels, height, width] = t.shape;
   return fromCHW({ channels, height, width, data: await t.data() });
-}
-
-/**
- * Runs one generator on an image of any size: sizes that are not multiples
- * of 4 (the generator's two stride-2 stages) are padded by edge replication
- * and the result cropped back.
- */
-export function translateTensor(model: CycleGAN, x: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
-  return tidy(() => {
-    const [, , h, w] = x.shape;
-    const padH = (4 - (h % 4)) % 4;
-    const padW = (4 - (w % 4)) % 4;
-    const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
-    const y = model.translate(input, direction);
-    return padH || padW ? slice(slice(y, 2, 0, h), 3, 0, w) : y;
-  });
 }
 
 export interface TestConfig {

@@ -6,7 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, saveCheckpoint, type Json } from '@stripes/nn';
+import type { Json } from '@stripes/nn';
+import { loadCheckpoint, saveCheckpoint } from '@stripes/nn/node';
 import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { UnalignedDataset } from './data/dataset.ts';

@@ -14,8 +14,7 @@ import type { CycleGANVisuals } from '../model/cyclegan.ts';
 import { writeFileAtomic } from '../report/atomicWrite.ts';
 import { composeGrid, GRID_COLUMNS, sampleRow, type SampleImages } from '../report/grid.ts';
 import { samplesIndexHtml, type SampleEntry } from '../report/html.ts';
-import { appendLossRecord, LOSS_LOG_FILE, trimLossLog, type LossRecord } from '../report/lossLog.ts';
-import { LOSS_PLOT_FILE, writeLossPlot } from '../report/plot.ts';
+import { appendLossRecord, LOSS_LOG_FILE, LOSS_PLOT_FILE, trimLossLog, writeLossPlot, type LossRecord } from '../report/lossLog.ts';
 import { ProgressWriter, type ProgressStream } from '../report/progress.ts';
 import type { IterationInfo, TrainHooks } from '../train.ts';
 

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { Rng } from '../../../tensor/src/random.ts';
+import type { Rng } from '@stripes/tensor';
 import { ImageDecodeError, probeImage, readImage } from '../image/codec.ts';
 import type { ImageCHW } from '../image/types.ts';
 import { applyTransform, getParams, validateTransformOptions } from './transforms.ts';

@@ -12,7 +12,7 @@ export type DecodeResponse =
   | { id: number; ok: false; message: string };
 
 export interface DecodeWorkerData {
-  /** URL of this module, imported by the entry after it registers the TypeScript loader. */
+  /** URL of this module; from source, the entry imports it after registering tsx. */
   script: string;
   spec: ItemLoaderSpec;
 }

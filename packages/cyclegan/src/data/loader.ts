@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Rng } from '../../../tensor/src/random.ts';
+import type { Rng } from '@stripes/tensor';
 import { ItemLoader } from './dataset.ts';
 import type { DatasetItem, ItemLoaderSpec, ItemPlan, LoadFailure, UnalignedDataset } from './dataset.ts';
 import type { DecodeRequest, DecodeResponse, DecodeWorkerData } from './decode-worker.ts';
@@ -57,6 +57,19 @@ interface Slot {
   result: Promise<Outcome> | null;
 }
 
+/**
+ * Compiled, the worker is plain JavaScript and starts directly. From source
+ * (vitest, tsx) it is TypeScript, which Node 20 cannot start a Worker on (it
+ * ignores loader flags in a Worker's execArgv): a plain entry registers tsx
+ * first, and the workspace's source condition is passed on so that the
+ * worker resolves packages as this thread does. The compiled package never
+ * loads the entry, so it never needs tsx.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_SCRIPT = new URL(FROM_SOURCE ? './decode-worker.ts' : './decode-worker.js', import.meta.url);
+const WORKER_ENTRY = FROM_SOURCE ? new URL('./decode-worker-entry.mjs', import.meta.url) : WORKER_SCRIPT;
+const WORKER_EXEC_ARGV = FROM_SOURCE ? [...process.execArgv, '--conditions=@stripes/source'] : undefined;
+
 /** Longest wait for decode workers to stop. */
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -77,11 +90,11 @@ class DecodePool {
   private closing = false;
 
   constructor(spec: ItemLoaderSpec, count: number, entry: URL, onFailure: (message: string) => void) {
-    const workerData: DecodeWorkerData = { script: new URL('./decode-worker.ts', import.meta.url).href, spec };
+    const workerData: DecodeWorkerData = { script: WORKER_SCRIPT.href, spec };
     for (let i = 0; i < count; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(entry, { workerData });
+        worker = new Worker(entry, { workerData, execArgv: WORKER_EXEC_ARGV });
       } catch (e) {
         onFailure((e as Error).message);
         continue;
@@ -131,9 +144,10 @@ class DecodePool {
 
   async close(): Promise<void> {
     this.closing = true;
-    // terminate() of a worker that is still loading its tsx hooks can stay
-    // pending without holding the process open, so Node would exit (code 13)
-    // mid-close and lose the caller's error. A ref'd timer bounds the wait.
+    // terminate() of a worker that is still loading its tsx hooks (from
+    // source) can stay pending without holding the process open, so Node would
+    // exit (code 13) mid-close and lose the caller's error. A ref'd timer
+    // bounds the wait.
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
     await Promise.race([Promise.all(this.workers.map((w) => w.worker.terminate())), bound]);
@@ -178,7 +192,7 @@ export class DataLoader {
     this.shuffle = !dataset.serialBatches;
     this.ahead = Math.max(opts.prefetch ?? 2 * batchSize, batchSize);
     this.local = new ItemLoader(dataset.spec);
-    const entry = opts.workerEntry ?? new URL('./decode-worker-entry.mjs', import.meta.url);
+    const entry = opts.workerEntry ?? WORKER_ENTRY;
     this.pool =
       workers > 0
         ? new DecodePool(dataset.spec, workers, entry, (message) =>

@@ -1,4 +1,4 @@
-import type { Rng } from '../../../tensor/src/random.ts';
+import type { Rng } from '@stripes/tensor';
 import { toCHW, toChannels } from '../image/convert.ts';
 import { resize } from '../image/resize.ts';
 import type { ImageCHW, ImageU8 } from '../image/types.ts';

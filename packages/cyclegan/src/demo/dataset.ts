@@ -1,38 +1,21 @@
 /**
- * The bundled "mini horse2zebra" dataset: unpaired folders trainA / trainB /
- * testA / testB of procedurally rendered animals (plain coats in A, zebra
- * coats in B, the same scene distribution in both), plus each image's object
- * mask (`masks/<split>/<name>`, 0/255 gray) and clean background
+ * The bundled "mini horse2zebra" dataset on disk: unpaired folders trainA /
+ * trainB / testA / testB of procedurally rendered animals (plain coats in A,
+ * zebra coats in B, the same scene distribution in both), plus each image's
+ * object mask (`masks/<split>/<name>`, 0/255 gray) and clean background
  * (`backgrounds/<split>/<name>`) for the shape-preservation measure.
  *
- * Every image is seeded from (seed, split, index), so a dataset is a pure
- * function of its parameters and growing a split keeps its first images.
- * `manifest.json` is written last and records those parameters: a complete
- * dataset with the same parameters is left alone.
+ * Every image is seeded from (seed, split, index) (./entries.ts), so a
+ * dataset is a pure function of its parameters and growing a split keeps its
+ * first images. `manifest.json` is written last and records those
+ * parameters: a complete dataset with the same parameters is left alone.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '../../../tensor/src/random.ts';
 import { readImage, writePng } from '../image/codec.ts';
 import type { ImageU8 } from '../image/types.ts';
-import { drawScene, renderScene } from './scene.ts';
-import type { Coat, RenderedScene } from './scene.ts';
+import { DEFAULT_COUNTS, DEFAULT_SIZE, imageName, renderEntry, SPLITS, type Split, type SplitCounts } from './entries.ts';
 
-export { drawScene, renderAnimal, renderScene } from './scene.ts';
-export type { Coat, RenderedScene, SceneParams } from './scene.ts';
-
-export const SPLITS = ['trainA', 'trainB', 'testA', 'testB'] as const;
-export type Split = (typeof SPLITS)[number];
-export type SplitCounts = Record<Split, number>;
-
-/**
- * 50 test images per domain rather than horse2zebra's proportion: the stripe
- * score varies from animal to animal (coefficient of variation ~0.23), and
- * the demo's stripe-movement figure divides by the testB - testA gap, so 20
- * images would leave it uncertain by about +-8 points, 50 by about +-5.
- */
-export const DEFAULT_COUNTS: SplitCounts = { trainA: 200, trainB: 200, testA: 50, testB: 50 };
-export const DEFAULT_SIZE = 32;
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'stripes-mini-zebra';
 /** Bump when rendering changes, so existing folders are regenerated rather than reused. */
@@ -70,31 +53,6 @@ export interface MiniZebraSplit {
 
 /** The folders this generator owns inside `outDir`. */
 const OWNED_DIRS = [...SPLITS, 'masks', 'backgrounds'];
-
-export function coatOf(split: Split): Coat {
-  return split.endsWith('A') ? 'plain' : 'zebra';
-}
-
-export function imageName(split: Split, index: number): string {
-  return `${split}_${String(index).padStart(4, '0')}.png`;
-}
-
-/** murmur3's 32-bit finalizer: nearby inputs give unrelated seeds. */
-function fmix32(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** The seed of image `index` in `split`: independent streams per split, so trainA and trainB are unpaired. */
-export function imageSeed(seed: number, split: Split, index: number): number {
-  return fmix32(fmix32(fmix32(seed >>> 0) ^ (SPLITS.indexOf(split) + 1)) ^ index);
-}
-
-/** Renders one dataset entry in memory: what `generateMiniZebra` writes for (seed, split, index). */
-export function renderEntry(seed: number, size: number, split: Split, index: number): RenderedScene {
-  return renderScene(drawScene(new Rng(imageSeed(seed, split, index)), size), coatOf(split));
-}
 
 function resolveManifest(opts: MiniZebraOptions): MiniZebraManifest {
   const seed = opts.seed ?? 0;

@@ -24,7 +24,7 @@
  *   pixels whose colour is not background; the coat itself is supersampled
  *   so stripes a few pixels wide are anti-aliased.
  */
-import type { Rng } from '../../../tensor/src/random.ts';
+import type { Rng } from '@stripes/tensor';
 import type { ImageU8 } from '../image/types.ts';
 
 export type Coat = 'plain' | 'zebra';

@@ -5,7 +5,7 @@
  * discriminator steps on detached fakes drawn from the image pools.
  */
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
-import { concat, keep, noGrad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
+import { concat, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
 import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
@@ -249,6 +249,22 @@ export async function readLosses(losses: Record<keyof CycleGANLosses, Tensor>): 
   const values = await Promise.all(LOSS_NAMES.map((k) => losses[k].item()));
   for (const k of LOSS_NAMES) losses[k].dispose();
   return Object.fromEntries(LOSS_NAMES.map((k, i) => [k, values[i]])) as unknown as CycleGANLosses;
+}
+
+/**
+ * Runs one generator on an image of any size: sizes that are not multiples
+ * of 4 (the generator's two stride-2 stages) are padded by edge replication
+ * and the result cropped back.
+ */
+export function translateTensor(model: CycleGAN, x: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
+  return tidy(() => {
+    const [, , h, w] = x.shape;
+    const padH = (4 - (h % 4)) % 4;
+    const padW = (4 - (w % 4)) % 4;
+    const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
+    const y = model.translate(input, direction);
+    return padH || padW ? slice(slice(y, 2, 0, h), 3, 0, w) : y;
+  });
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -1,19 +1,13 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic as writeBytesAtomic } from '@stripes/nn/node';
 
 /**
- * Writes through a temporary file and a rename, so a reader (a browser
- * refreshing the page, a crash mid-write) sees the old file or the new one,
- * never half of one.
+ * `@stripes/nn/node`'s atomic write (a reader, such as a browser refreshing
+ * the page, or a crash mid-write, sees the old file or the new one, never
+ * half of one), after making the folder; strings are written as UTF-8.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeBytesAtomic(path, typeof data === 'string' ? new TextEncoder().encode(data) : data);
 }

@@ -3,13 +3,16 @@
  * `{"iteration":100,"epoch":1,"time":12.5,"losses":{"D_A":0.25,...}}`.
  * Appending a line is cheap and a crash loses at most the line being
  * written; readers skip a torn last line. JSON has no NaN, so a diverged
- * (non-finite) loss is written as null and read back as NaN.
+ * (non-finite) loss is written as null and read back as NaN. Beside it,
+ * `loss_plot.svg` is redrawn from the records.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './atomicWrite.ts';
+import { lossPlotSvg, type PlotOptions } from './plot.ts';
 
 export const LOSS_LOG_FILE = 'loss_log.jsonl';
+export const LOSS_PLOT_FILE = 'loss_plot.svg';
 
 export interface LossRecord {
   iteration: number;
@@ -79,4 +82,9 @@ export function trimLossLog(path: string, iteration: number): LossRecord[] {
   const kept = readLossLog(path).filter((r) => r.iteration <= iteration);
   if (existsSync(path)) writeFileAtomic(path, kept.map(toLine).join(''));
   return kept;
+}
+
+/** Renders the plot and replaces `path` atomically (a browser never sees half an SVG). */
+export function writeLossPlot(path: string, records: readonly LossRecord[], opts: PlotOptions = {}): void {
+  writeFileAtomic(path, lossPlotSvg(records, opts));
 }

@@ -3,11 +3,8 @@
  * iteration, with axes, "nice" tick values and a legend. Plain SVG 1.1 text,
  * so any browser or image viewer shows it without scripts.
  */
-import { writeFileAtomic } from './atomicWrite.ts';
 import { escapeXml } from './escape.ts';
 import type { LossRecord } from './lossLog.ts';
-
-export const LOSS_PLOT_FILE = 'loss_plot.svg';
 
 export interface PlotOptions {
   width?: number;
@@ -126,9 +123,4 @@ export function lossPlotSvg(records: readonly LossRecord[], opts: PlotOptions = 
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
-}
-
-/** Renders the plot and replaces `path` atomically (a browser never sees half an SVG). */
-export function writeLossPlot(path: string, records: readonly LossRecord[], opts: PlotOptions = {}): void {
-  writeFileAtomic(path, lossPlotSvg(records, opts));
 }

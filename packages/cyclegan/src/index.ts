@@ -1,0 +1,87 @@
+/**
+ * @stripes/cyclegan: CycleGAN (Zhu et al., ICCV 2017) on @stripes/nn: the
+ * ResNet generator and PatchGAN discriminator, the losses, the image pool
+ * and the training step, with the reference code's names and defaults; image
+ * conversion, resizing and the training transforms on pixel arrays; the demo
+ * dataset's scenes rendered in memory; metrics; sample grids, HTML pages and
+ * the loss plot as values. Host-free: runs in browsers and Node alike; files,
+ * codecs, data loading, the training loop and the CLI are
+ * `@stripes/cyclegan/node`.
+ */
+export {
+  ResnetBlock,
+  ResnetGenerator,
+  NLayerDiscriminator,
+  initWeights,
+  minimumImageSize,
+  type ResnetGeneratorOptions,
+  type NLayerDiscriminatorOptions,
+} from './model/networks.ts';
+export {
+  CycleGAN,
+  readLosses,
+  translateTensor,
+  CYCLEGAN_DEFAULTS,
+  LOSS_NAMES,
+  type CycleGANOptions,
+  type ResolvedCycleGANOptions,
+  type CycleGANLosses,
+  type CycleGANVisuals,
+  type CycleGANTrainingState,
+} from './model/cyclegan.ts';
+export { ganLoss, l1, type GanMode } from './model/losses.ts';
+export { ImagePool, type ImagePoolJson } from './model/imagePool.ts';
+export {
+  SEGMENT_THRESHOLD,
+  STRIPE_MOVEMENT_TARGET,
+  MASK_IOU_TARGET,
+  luminance,
+  stripeMaps,
+  stripeScore,
+  segmentObject,
+  maskIoU,
+  evaluateTranslation,
+  type TranslationSet,
+  type TranslationReport,
+} from './metrics.ts';
+export type { ImageU8, ImageCHW } from './image/types.ts';
+export { toCHW, fromCHW, toChannels } from './image/convert.ts';
+export { resize, type ImageF32, type ResampleFilter } from './image/resize.ts';
+export {
+  applyTransform,
+  getParams,
+  validateTransformOptions,
+  PREPROCESS_MODES,
+  type Preprocess,
+  type TransformOptions,
+  type TransformParams,
+} from './data/transforms.ts';
+export {
+  drawScene,
+  renderScene,
+  renderAnimal,
+  MIN_SEPARATION,
+  type Coat,
+  type RGB,
+  type SceneParams,
+  type RenderedScene,
+  type BackgroundParams,
+  type PoseParams,
+  type PlainCoatParams,
+  type ZebraCoatParams,
+} from './demo/scene.ts';
+export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './demo/entries.ts';
+export { composeGrid, sampleRow, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
+export { samplesIndexHtml, testResultsHtml, pathToHref, type SampleEntry, type TestPair, type TestPageOptions } from './report/html.ts';
+export { lossPlotSvg, niceTicks, type PlotOptions } from './report/plot.ts';
+export type { LossRecord } from './report/lossLog.ts';
+export {
+  formatProgress,
+  formatDuration,
+  ProgressWriter,
+  type ProgressState,
+  type FormatOptions,
+  type ProgressStream,
+  type ProgressUpdate,
+  type ProgressWriterOptions,
+} from './report/progress.ts';
