@@ -5,14 +5,13 @@
  * translated images, an HTML page, the loss plot and metrics.json with the
  * stripe score and shape preservation. Sized for a 2-core machine without a
  * GPU (Mesa lavapipe); the same commands scale up with the CLI's options.
+ * `npm run demo` is `pnpm exec tsx --conditions=@stripes/source examples/demo.ts`
+ * (the condition runs the workspace's packages from their TypeScript sources).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
-import { trainReport } from '../packages/cyclegan/src/cli/trainReport.ts';
-import { generateMiniZebra } from '../packages/cyclegan/src/demo/dataset.ts';
-import { runTest } from '../packages/cyclegan/src/inference.ts';
-import { train, type TrainConfig } from '../packages/cyclegan/src/train.ts';
+import { generateMiniZebra, runTest, train, trainReport, type TrainConfig } from '@stripes/cyclegan/node';
 
 const root = resolve(process.env.STRIPES_DEMO_DIR ?? 'demo-output');
 const dataroot = join(root, 'mini_horse2zebra');

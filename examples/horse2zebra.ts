@@ -4,14 +4,17 @@
  * LSGAN, lambda 10, identity 0.5, a 50-image pool, Adam 2e-4 / (0.5, 0.999),
  * 100 epochs constant then 100 of linear decay, batch 1.
  *
- *   pnpm exec tsx examples/horse2zebra.ts [extra CLI options, e.g. --continue_train]
+ *   pnpm exec tsx --conditions=@stripes/source examples/horse2zebra.ts [extra CLI options, e.g. --continue_train]
+ *
+ * (the condition runs the workspace's packages from their TypeScript sources;
+ * the installed package's CLI is `stripes-cyclegan train` with these options).
  *
  * The data set is not bundled (about 110 MB): put it at datasets/horse2zebra
  * with trainA, trainB, testA, testB (see the README for where to get it).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../packages/cyclegan/src/cli/main.ts';
+import { main } from '@stripes/cyclegan/node';
 
 const dataroot = join('datasets', 'horse2zebra');
 const folders = ['trainA', 'trainB', 'testA', 'testB'];

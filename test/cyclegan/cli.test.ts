@@ -3,14 +3,16 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateMiniZebra } from '../../packages/cyclegan/src/demo/dataset.ts';
-import { readTrainingCheckpoint } from '../../packages/cyclegan/src/train.ts';
+import { generateMiniZebra, readTrainingCheckpoint } from '@stripes/cyclegan/node';
 
-const bin = join(__dirname, '../../packages/cyclegan/bin/stripes-cyclegan.mjs');
+// The binary as installed: it runs the compiled dist/, in a plain Node process (no tsx).
+const pkg = join(__dirname, '../../packages/cyclegan');
+const bin = join(pkg, 'bin/stripes-cyclegan.mjs');
 let root: string;
 let dataroot: string;
 
 beforeAll(() => {
+  if (!existsSync(join(pkg, 'dist/cli/main.js'))) throw new Error('packages/cyclegan/dist is missing: run `pnpm run build` first (npm test does)');
   root = mkdtempSync(join(tmpdir(), 'stripes-cli-'));
   dataroot = join(root, 'data');
   generateMiniZebra({ outDir: dataroot, seed: 2, size: 16, counts: { trainA: 3, trainB: 3, testA: 2, testB: 2 } });

@@ -2,17 +2,20 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../packages/tensor/src/random.ts';
-import { encodePng, writePng } from '../../packages/cyclegan/src/image/codec.ts';
-import { toCHW, toChannels } from '../../packages/cyclegan/src/image/convert.ts';
-import { resize } from '../../packages/cyclegan/src/image/resize.ts';
-import type { ImageCHW, ImageU8 } from '../../packages/cyclegan/src/image/types.ts';
-import { applyTransform, getParams, validateTransformOptions } from '../../packages/cyclegan/src/data/transforms.ts';
-import type { TransformOptions, TransformParams } from '../../packages/cyclegan/src/data/transforms.ts';
-import { UnalignedDataset } from '../../packages/cyclegan/src/data/dataset.ts';
-import type { UnalignedDatasetOptions } from '../../packages/cyclegan/src/data/dataset.ts';
-import { DataLoader } from '../../packages/cyclegan/src/data/loader.ts';
-import type { Batch, DataLoaderOptions } from '../../packages/cyclegan/src/data/loader.ts';
+import { Rng } from '@stripes/tensor';
+import {
+  applyTransform,
+  getParams,
+  resize,
+  toCHW,
+  toChannels,
+  validateTransformOptions,
+  type ImageCHW,
+  type ImageU8,
+  type TransformOptions,
+  type TransformParams,
+} from '@stripes/cyclegan';
+import { DataLoader, UnalignedDataset, encodePng, writePng, type Batch, type DataLoaderOptions, type UnalignedDatasetOptions } from '@stripes/cyclegan/node';
 
 /** A deterministic test image whose content depends on `seed`. */
 function makeImage(width: number, height: number, channels: ImageU8['channels'], seed: number): ImageU8 {

@@ -2,21 +2,20 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../packages/tensor/src/random.ts';
+import { Rng } from '@stripes/tensor';
 import {
   DEFAULT_COUNTS,
-  MANIFEST_FILE,
+  MIN_SEPARATION,
   SPLITS,
-  generateMiniZebra,
+  drawScene,
   imageName,
-  loadMiniZebraSplit,
-  readMiniZebraManifest,
+  renderAnimal,
   renderEntry,
-} from '../../packages/cyclegan/src/demo/dataset.ts';
-import type { Split } from '../../packages/cyclegan/src/demo/dataset.ts';
-import { MIN_SEPARATION, drawScene, renderAnimal, renderScene } from '../../packages/cyclegan/src/demo/scene.ts';
-import type { RenderedScene } from '../../packages/cyclegan/src/demo/scene.ts';
-import { readImage } from '../../packages/cyclegan/src/image/codec.ts';
+  renderScene,
+  type RenderedScene,
+  type Split,
+} from '@stripes/cyclegan';
+import { MANIFEST_FILE, generateMiniZebra, loadMiniZebraSplit, readImage, readMiniZebraManifest } from '@stripes/cyclegan/node';
 
 const root = mkdtempSync(join(tmpdir(), 'mini-zebra-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -2,11 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ImageDecodeError, decodeImage, encodePng, probeImage, readImage, writePng } from '../../packages/cyclegan/src/image/codec.ts';
-import { fromCHW, toCHW, toChannels } from '../../packages/cyclegan/src/image/convert.ts';
-import { resize } from '../../packages/cyclegan/src/image/resize.ts';
-import type { ResampleFilter } from '../../packages/cyclegan/src/image/resize.ts';
-import type { ImageU8 } from '../../packages/cyclegan/src/image/types.ts';
+import { fromCHW, resize, toCHW, toChannels, type ImageU8, type ResampleFilter } from '@stripes/cyclegan';
+import { ImageDecodeError, decodeImage, encodePng, probeImage, readImage, writePng } from '@stripes/cyclegan/node';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const fixture = (name: string) => new URL(name, FIXTURES).pathname;

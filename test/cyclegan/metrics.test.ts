@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../packages/tensor/src/random.ts';
-import { imageSeed, renderEntry } from '../../packages/cyclegan/src/demo/dataset.ts';
-import { drawScene, renderScene } from '../../packages/cyclegan/src/demo/scene.ts';
-import type { RenderedScene } from '../../packages/cyclegan/src/demo/scene.ts';
-import type { ImageU8 } from '../../packages/cyclegan/src/image/types.ts';
+import { Rng } from '@stripes/tensor';
 import {
   MASK_IOU_TARGET,
   SEGMENT_THRESHOLD,
   STRIPE_MOVEMENT_TARGET,
+  drawScene,
   evaluateTranslation,
+  imageSeed,
   maskIoU,
+  renderEntry,
+  renderScene,
   segmentObject,
   stripeMaps,
   stripeScore,
-} from '../../packages/cyclegan/src/metrics.ts';
+  type ImageU8,
+  type RenderedScene,
+} from '@stripes/cyclegan';
 
 const SEED = 11;
 const SIZE = 32;

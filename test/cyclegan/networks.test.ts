@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { loadGolden, expectClose } from '../helpers/golden.ts';
-import { NLayerDiscriminator, ResnetGenerator } from '../../packages/cyclegan/src/model/networks.ts';
+import { NLayerDiscriminator, ResnetGenerator } from '@stripes/cyclegan';
 import { tensor, tidy } from '@stripes/tensor';
 
 describe('reference networks', () => {

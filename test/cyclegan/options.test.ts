@@ -1,6 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { OptionsError, helpText, isHelpRequest, parseArgs } from '../../packages/cyclegan/src/cli/options.ts';
-import type { Command } from '../../packages/cyclegan/src/cli/options.ts';
+import { OptionsError, helpText, isHelpRequest, parseArgs, type Command } from '@stripes/cyclegan/node';
 
 /** The problems `parseArgs` reports, or [] when it parses. */
 function problems(command: Command, argv: string[]): string[] {

@@ -2,14 +2,22 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ImageU8 } from '../../packages/cyclegan/src/image/types.ts';
-import { GRID_COLUMNS, composeGrid, sampleRow } from '../../packages/cyclegan/src/report/grid.ts';
-import { pathToHref, samplesIndexHtml, testResultsHtml } from '../../packages/cyclegan/src/report/html.ts';
-import { LOSS_LOG_FILE, appendLossRecord, readLossLog, trimLossLog } from '../../packages/cyclegan/src/report/lossLog.ts';
-import type { LossRecord } from '../../packages/cyclegan/src/report/lossLog.ts';
-import { LOSS_PLOT_FILE, lossPlotSvg, niceTicks, writeLossPlot } from '../../packages/cyclegan/src/report/plot.ts';
-import { trainReport } from '../../packages/cyclegan/src/cli/trainReport.ts';
-import { ProgressWriter, formatDuration, formatProgress } from '../../packages/cyclegan/src/report/progress.ts';
+import {
+  GRID_COLUMNS,
+  ProgressWriter,
+  composeGrid,
+  formatDuration,
+  formatProgress,
+  lossPlotSvg,
+  niceTicks,
+  pathToHref,
+  sampleRow,
+  samplesIndexHtml,
+  testResultsHtml,
+  type ImageU8,
+  type LossRecord,
+} from '@stripes/cyclegan';
+import { LOSS_LOG_FILE, LOSS_PLOT_FILE, appendLossRecord, readLossLog, trainReport, trimLossLog, writeLossPlot } from '@stripes/cyclegan/node';
 
 const root = mkdtempSync(join(tmpdir(), 'report-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { loadGolden, expectClose } from '../helpers/golden.ts';
-import { CycleGAN, readLosses } from '../../packages/cyclegan/src/model/cyclegan.ts';
+import { CycleGAN, readLosses } from '@stripes/cyclegan';
 import { tensor } from '@stripes/tensor';
 
 /**

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateMiniZebra } from '../../packages/cyclegan/src/demo/dataset.ts';
-import { checkpointPath, readTrainingCheckpoint, train, type TrainConfig } from '../../packages/cyclegan/src/train.ts';
+import { checkpointPath, generateMiniZebra, readTrainingCheckpoint, train, type TrainConfig } from '@stripes/cyclegan/node';
 
 let root: string;
 let dataroot: string;
