@@ -1,0 +1,154 @@
+/**
+ * The bundled mini horse2zebra demo trained in memory: the CLI demo's data
+ * (the same scenes `generateMiniZebra` writes, rendered on demand), its
+ * model settings and its schedule, stepped one iteration at a time so a page
+ * can draw progress between steps. Host-free: the page and Node run it alike.
+ */
+import {
+  applyTransform, composeGrid, CycleGAN, fromCHW, getParams, readLosses, renderEntry, sampleRow,
+  type CycleGANLosses, type CycleGANVisuals, type ImageU8, type Split, type TransformOptions,
+} from '@stripes/cyclegan';
+import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
+
+/**
+ * examples/demo.ts's settings (chosen by the PyTorch study on this data; see
+ * the README): 32 px, ngf 8, ndf 16, 6 blocks, lr 1e-3, cycle lambda 20,
+ * identity ratio 2; 200 images per domain, 3 epochs at the full rate then 3
+ * of linear decay (1200 iterations).
+ */
+export const DEMO = {
+  size: 32,
+  images: 200,
+  model: {
+    ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3, ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2,
+    poolSize: 50, lr: 1e-3, beta1: 0.5, nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
+  },
+} as const;
+
+/** The demo trains on its 32 px images as they are, with random flips (`--preprocess none`). */
+const TRANSFORM: TransformOptions = { preprocess: 'none', loadSize: DEMO.size, cropSize: DEMO.size, noFlip: false, channels: 3 };
+
+/** What one step reports; losses and the grid only when asked for (each costs a readback). */
+export interface DemoStep {
+  /** Iterations done, including this one. */
+  iteration: number;
+  epoch: number;
+  lr: number;
+  losses: CycleGANLosses | null;
+  /** realA | fakeB | recA | realB | fakeA | recB of this step. */
+  grid: ImageU8 | null;
+}
+
+export class DemoTrainer {
+  readonly model: CycleGAN;
+  readonly totalIterations: number;
+  readonly totalEpochs: number;
+  /** Iterations done. */
+  iteration = 0;
+  private readonly rng: Rng;
+  private readonly scenes = new Map<string, ImageU8>();
+  private order: number[] = [];
+
+  constructor() {
+    this.model = new CycleGAN(DEMO.model);
+    this.totalEpochs = DEMO.model.nEpochs + DEMO.model.nEpochsDecay;
+    this.totalIterations = this.totalEpochs * DEMO.images;
+    // As the CLI's data set: its own generator, seeded apart from the model's.
+    this.rng = new Rng(DEMO.model.seed + 4);
+  }
+
+  get epoch(): number {
+    return DEMO.model.epochCount + Math.floor(this.iteration / DEMO.images);
+  }
+
+  get done(): boolean {
+    return this.iteration >= this.totalIterations;
+  }
+
+  /**
+   * One CycleGAN iteration on A[order[i]] and a random B, as the CLI's
+   * loader pairs them (A shuffled each epoch); the learning rate decays at
+   * the end of each epoch. Awaits `throttle()` so the CPU stays near the GPU.
+   */
+  async step(want: { losses: boolean; grid: boolean }): Promise<DemoStep> {
+    if (this.done) throw new Error(`DemoTrainer: all ${this.totalIterations} iterations are done`);
+    const i = this.iteration % DEMO.images;
+    if (i === 0) this.order = this.shuffled(DEMO.images);
+    const a = applyTransform(this.scene('trainA', this.order[i]), TRANSFORM, getParams(this.rng));
+    const b = applyTransform(this.scene('trainB', this.rng.int(DEMO.images)), TRANSFORM, getParams(this.rng));
+    const { losses, visuals } = tidy(() =>
+      this.model.optimizeParameters(tensor(a.data, [1, 3, a.height, a.width]), tensor(b.data, [1, 3, b.height, b.width]), want.grid),
+    );
+    const epoch = this.epoch;
+    const lr = this.model.optimizerG.paramGroups[0].lr;
+    this.iteration++;
+    await throttle();
+    let read: CycleGANLosses | null = null;
+    if (want.losses) read = await readLosses(losses);
+    else for (const t of Object.values(losses)) t.dispose();
+    const grid = visuals ? await sampleGrid(visuals) : null;
+    if (this.iteration % DEMO.images === 0) this.model.updateLearningRate();
+    return { iteration: this.iteration, epoch, lr, losses: read, grid };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+
+  /** A split's image `index`, rendered once. */
+  private scene(split: Split, index: number): ImageU8 {
+    const key = `${split}/${index}`;
+    let img = this.scenes.get(key);
+    if (!img) {
+      img = renderEntry(DEMO.model.seed, DEMO.size, split, index).image;
+      this.scenes.set(key, img);
+    }
+    return img;
+  }
+
+  /** 0..n-1 in Fisher-Yates order, as the CLI's loader shuffles an epoch. */
+  private shuffled(n: number): number[] {
+    const order = Array.from({ length: n }, (_, k) => k);
+    for (let k = n - 1; k > 0; k--) {
+      const j = this.rng.int(k + 1);
+      [order[k], order[j]] = [order[j], order[k]];
+    }
+    return order;
+  }
+}
+
+/** Reads one step's six images back and lays them out in the CLI's sample-grid order; disposes them. */
+async function sampleGrid(visuals: CycleGANVisuals): Promise<ImageU8> {
+  const entries = Object.entries(visuals) as Array<[keyof CycleGANVisuals, Tensor]>;
+  try {
+    const images = await Promise.all(
+      entries.map(async ([, t]) => fromCHW({ channels: t.shape[1], height: t.shape[2], width: t.shape[3], data: await t.data() })),
+    );
+    const row = sampleRow(Object.fromEntries(entries.map(([k], n) => [k, images[n]])) as Record<keyof CycleGANVisuals, ImageU8>);
+    return composeGrid([row]);
+  } finally {
+    for (const [, t] of entries) t.dispose();
+  }
+}
+
+/** How often the shared loop reads losses and samples back: the first step at once, so the page shows something soon. */
+export const LOSS_EVERY = 5;
+export const GRID_EVERY = 50;
+
+export interface TrainLoopHooks {
+  /** Checked before each step; true stops the loop (the trainer keeps its state and can go on). */
+  shouldStop: () => boolean;
+  onStep: (step: DemoStep, itPerSec: number) => void;
+}
+
+/** Steps until the schedule ends or `shouldStop`; reports it/s over the last 20 steps. */
+export async function trainLoop(trainer: DemoTrainer, hooks: TrainLoopHooks): Promise<void> {
+  const times: number[] = [performance.now()];
+  while (!trainer.done && !hooks.shouldStop()) {
+    const next = trainer.iteration + 1;
+    const step = await trainer.step({ losses: next === 1 || next % LOSS_EVERY === 0, grid: next === 1 || next % GRID_EVERY === 0 });
+    times.push(performance.now());
+    if (times.length > 21) times.shift();
+    hooks.onStep(step, ((times.length - 1) * 1000) / (times[times.length - 1] - times[0]));
+  }
+}
