@@ -5,20 +5,20 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, fromCHW, getParams, readLosses, renderEntry, sampleRow,
+  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, fromCHW, getParams, readLosses, renderEntry, sampleRow,
   type CycleGANLosses, type CycleGANVisuals, type ImageU8, type Split, type TransformOptions,
 } from '@stripes/cyclegan';
 import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 
 /**
  * examples/demo.ts's settings (chosen by the PyTorch study on this data; see
- * the README): 32 px, ngf 8, ndf 16, 6 blocks, lr 1e-3, cycle lambda 20,
- * identity ratio 2; 200 images per domain, 3 epochs at the full rate then 3
- * of linear decay (1200 iterations).
+ * the README): the data set's default size (32 px) and training images (200
+ * per domain), ngf 8, ndf 16, 6 blocks, lr 1e-3, cycle lambda 20, identity
+ * ratio 2; 3 epochs at the full rate then 3 of linear decay (1200 iterations).
  */
 export const DEMO = {
-  size: 32,
-  images: 200,
+  size: DEFAULT_SIZE,
+  images: { A: DEFAULT_COUNTS.trainA, B: DEFAULT_COUNTS.trainB },
   model: {
     ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3, ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2,
     poolSize: 50, lr: 1e-3, beta1: 0.5, nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
@@ -43,6 +43,8 @@ export class DemoTrainer {
   readonly model: CycleGAN;
   readonly totalIterations: number;
   readonly totalEpochs: number;
+  /** Iterations per epoch: max(|A|, |B|), as the CLI's data set. */
+  readonly epochSize = Math.max(DEMO.images.A, DEMO.images.B);
   /** Iterations done. */
   iteration = 0;
   private readonly rng: Rng;
@@ -52,13 +54,13 @@ export class DemoTrainer {
   constructor() {
     this.model = new CycleGAN(DEMO.model);
     this.totalEpochs = DEMO.model.nEpochs + DEMO.model.nEpochsDecay;
-    this.totalIterations = this.totalEpochs * DEMO.images;
+    this.totalIterations = this.totalEpochs * this.epochSize;
     // As the CLI's data set: its own generator, seeded apart from the model's.
     this.rng = new Rng(DEMO.model.seed + 4);
   }
 
   get epoch(): number {
-    return DEMO.model.epochCount + Math.floor(this.iteration / DEMO.images);
+    return DEMO.model.epochCount + Math.floor(this.iteration / this.epochSize);
   }
 
   get done(): boolean {
@@ -66,16 +68,19 @@ export class DemoTrainer {
   }
 
   /**
-   * One CycleGAN iteration on A[order[i]] and a random B, as the CLI's
-   * loader pairs them (A shuffled each epoch); the learning rate decays at
-   * the end of each epoch. Awaits `throttle()` so the CPU stays near the GPU.
+   * One CycleGAN iteration on A[order[i] % |A|] and a random B, as the CLI's
+   * data set and loader pair them (items shuffled each epoch); the learning
+   * rate decays at the end of each epoch. Awaits `throttle()` so the CPU
+   * stays near the GPU.
    */
   async step(want: { losses: boolean; grid: boolean }): Promise<DemoStep> {
     if (this.done) throw new Error(`DemoTrainer: all ${this.totalIterations} iterations are done`);
-    const i = this.iteration % DEMO.images;
-    if (i === 0) this.order = this.shuffled(DEMO.images);
-    const a = applyTransform(this.scene('trainA', this.order[i]), TRANSFORM, getParams(this.rng));
-    const b = applyTransform(this.scene('trainB', this.rng.int(DEMO.images)), TRANSFORM, getParams(this.rng));
+    const i = this.iteration % this.epochSize;
+    if (i === 0) this.order = this.shuffled(this.epochSize);
+    // The CLI's draw order: B's index, then A's and B's transform parameters.
+    const indexB = this.rng.int(DEMO.images.B);
+    const a = applyTransform(this.scene('trainA', this.order[i] % DEMO.images.A), TRANSFORM, getParams(this.rng));
+    const b = applyTransform(this.scene('trainB', indexB), TRANSFORM, getParams(this.rng));
     const { losses, visuals } = tidy(() =>
       this.model.optimizeParameters(tensor(a.data, [1, 3, a.height, a.width]), tensor(b.data, [1, 3, b.height, b.width]), want.grid),
     );
@@ -87,7 +92,7 @@ export class DemoTrainer {
     if (want.losses) read = await readLosses(losses);
     else for (const t of Object.values(losses)) t.dispose();
     const grid = visuals ? await sampleGrid(visuals) : null;
-    if (this.iteration % DEMO.images === 0) this.model.updateLearningRate();
+    if (this.iteration % this.epochSize === 0) this.model.updateLearningRate();
     return { iteration: this.iteration, epoch, lr, losses: read, grid };
   }
 
