@@ -1,8 +1,27 @@
-// Checks the golden fixtures are complete and self-consistent, and that the
-// comparison helper passes and fails when it should. The math in the fixtures
-// is checked against our ops by the op, layer and CycleGAN tests.
+// Runs every PyTorch golden case (cases.ts: ops, layers, optimizers, the
+// CycleGAN networks and step; the bundle's selfcheck runs the same list), and
+// checks the fixtures are complete and self-consistent and that the
+// comparison passes and fails when it should.
 import { describe, expect, it } from 'vitest';
 import { assertSameShape, expectClose, loadGolden } from '../helpers/golden.ts';
+import { goldenCases } from './cases.ts';
+
+const cases = goldenCases();
+
+describe('PyTorch golden cases', () => {
+  it('cover every fixture case', () => {
+    const names = (prefix: string) => cases.filter((c) => c.name.startsWith(prefix)).map((c) => c.name);
+    expect(names('ops/conv2d_')).toHaveLength(13);
+    expect(names('ops/conv_transpose2d_')).toHaveLength(6);
+    expect(names('layers/')).toEqual(
+      ['conv', 'conv_nobias', 'convT', 'in_plain', 'in_affine', 'reflect', 'reflect_asym', 'zeropad', 'lrelu', 'tanh', 'sigmoid', 'seq'].map((n) => `layers/${n}`),
+    );
+    expect(names('optim/')).toEqual(['optim/adam', 'optim/adam_wd', 'optim/adam_default', 'optim/sgd_momentum']);
+    expect(names('cyclegan/')).toEqual(['cyclegan/forward', 'cyclegan/step']);
+  });
+
+  for (const c of cases) it(c.name, async () => expect(await c.run()).toEqual([]));
+});
 
 describe('golden fixtures', () => {
   it('every ops case has its tensors, gradients shaped like their inputs', () => {
