@@ -1,35 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { l1Loss, memory, mseLoss, Rng, tensor, tidy, type Tensor } from '@stripes/tensor';
 import { gradcheck, randomInput } from '../helpers/gradcheck.ts';
-import { expectClose, loadGolden } from '../helpers/golden.ts';
-
-const golden = loadGolden('ops');
-const losses: Array<[string, string, (x: Tensor, t: Tensor) => Tensor]> = [
-  ['l1_loss', 'l1Loss', l1Loss],
-  ['mse_loss', 'mseLoss', mseLoss],
+const losses: Array<[string, (x: Tensor, t: Tensor) => Tensor]> = [
+  ['l1Loss', l1Loss],
+  ['mseLoss', mseLoss],
 ];
-
-describe('losses vs PyTorch', () => {
-  for (const [op, , fn] of losses) {
-    for (const { name } of golden.cases(op)) {
-      it(name, async () => {
-        const g = (k: string) => golden.get(`${name}.${k}`);
-        const x = tensor(g('x').data, g('x').shape).requireGrad();
-        const target = tensor(g('target').data, g('target').shape);
-        const loss = fn(x, target);
-        expect(loss.shape).toEqual([]);
-        loss.backward();
-        expectClose([await loss.item()], g('loss').data, { rtol: 1e-4 }, `${name}.loss`);
-        expectClose(await x.grad!.data(), g('gx').data, { rtol: 1e-3 }, `${name}.gx`, x.shape);
-        for (const t of [x, target, loss]) t.dispose();
-      });
-    }
-  }
-});
 
 describe('loss values and gradients', () => {
   const rng = new Rng(9);
-  for (const [, opName, fn] of losses) {
+  for (const [opName, fn] of losses) {
     it(`${opName} against f64 on an odd shape`, async () => {
       const shape = [3, 5, 7, 9];
       const x = randomInput(shape, rng, { low: -3, high: 3 }).data;
