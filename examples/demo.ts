@@ -12,25 +12,17 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
 import { generateMiniZebra, runTest, train, trainReport, type TrainConfig } from '@stripes/cyclegan/node';
+import { DEMO_OPTIONS } from '@stripes/cyclegan';
 
 const root = resolve(process.env.STRIPES_DEMO_DIR ?? 'demo-output');
 const dataroot = join(root, 'mini_horse2zebra');
 const name = 'mini_horse2zebra';
 const SIZE = 32;
 
-/**
- * The reference objective with settings chosen by a PyTorch study on this data
- * (see the README): at 32 px and ~1200 iterations the paper's lr 2e-4 and
- * lambda 10 / identity 0.5 leave noisy outputs, while lr 1e-3 with a stronger
- * cycle term (20) and identity term (ratio 2: weight 40) keeps the scenery and
- * draws stripes. No crop (the images are already 32 px); random flips.
- */
+/** The reference objective at the demo's settings (DEMO_OPTIONS says why). No crop (the images are already 32 px); random flips. */
 const config: TrainConfig = {
   dataroot, name, checkpointsDir: join(root, 'checkpoints'),
-  ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3,
-  ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2, poolSize: 50, lr: 1e-3, beta1: 0.5,
-  // 200 images per epoch: 3 epochs at the full rate, then 3 of linear decay (1200 iterations).
-  nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
+  ...DEMO_OPTIONS,
   batchSize: 1, loadSize: SIZE, cropSize: SIZE, preprocess: 'none', noFlip: false, serialBatches: false,
   direction: 'AtoB', strict: false,
   saveLatestFreq: 400, saveEpochFreq: 3, displayFreq: 200, printFreq: 20,

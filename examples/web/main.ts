@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web page: translate an image with a checkpoint, and train the mini
  * horse2zebra demo live. Bundled from the packages' dist builds (server.ts).

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web page in headless Chromium (WebGPU on SwiftShader), bundled from the
  * packages' dist builds as a user's app would be: the same numbers as Node

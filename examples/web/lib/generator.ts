@@ -4,8 +4,8 @@
  * of 4 by edge replication and cropped back.
  */
 import { decodeStateDict, type TensorEntry } from '@stripes/nn';
-import { fromCHW, ResnetGenerator, toCHW, toChannels, type ImageU8 } from '@stripes/cyclegan';
-import { noGrad, pad, slice, tensor, tidy } from '@stripes/tensor';
+import { fromCHW, ResnetGenerator, toCHW, toChannels, translateTensor, type ImageU8 } from '@stripes/cyclegan';
+import { tensor, tidy } from '@stripes/tensor';
 
 /** A ResnetGenerator's architecture, read off its weight shapes. */
 export interface GeneratorSpec {
@@ -86,14 +86,7 @@ export function buildGenerator({ spec, weights }: FoundGenerator): ResnetGenerat
 export async function translateImage(net: ResnetGenerator, spec: GeneratorSpec, image: ImageU8): Promise<ImageU8> {
   const chw = toCHW(toChannels(image, spec.inputNc));
   const { width: w, height: h } = chw;
-  const y = tidy(() => {
-    const x = tensor(chw.data, [1, chw.channels, h, w]);
-    const padH = (4 - (h % 4)) % 4;
-    const padW = (4 - (w % 4)) % 4;
-    const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
-    const out = noGrad(() => net.call(input));
-    return padH || padW ? slice(slice(out, 2, 0, h), 3, 0, w) : out;
-  });
+  const y = tidy(() => translateTensor(net, tensor(chw.data, [1, chw.channels, h, w])));
   try {
     return fromCHW({ channels: spec.outputNc, height: h, width: w, data: await y.data() });
   } finally {

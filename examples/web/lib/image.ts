@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** Pixels in and out of the browser: file bytes decoded by the browser, and ImageU8 drawn onto a canvas. */
 import type { ImageU8 } from '@stripes/cyclegan';
 

@@ -5,24 +5,16 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, fromCHW, getParams, readLosses, renderEntry, sampleRow,
+  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, fromCHW, getParams, readLosses, renderEntry, sampleRow,
   type CycleGANLosses, type CycleGANVisuals, type ImageU8, type Split, type TransformOptions,
 } from '@stripes/cyclegan';
 import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 
-/**
- * examples/demo.ts's settings (chosen by the PyTorch study on this data; see
- * the README): the data set's default size (32 px) and training images (200
- * per domain), ngf 8, ndf 16, 6 blocks, lr 1e-3, cycle lambda 20, identity
- * ratio 2; 3 epochs at the full rate then 3 of linear decay (1200 iterations).
- */
+/** `npm run demo`'s settings: the data set's default size (32 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
 export const DEMO = {
   size: DEFAULT_SIZE,
   images: { A: DEFAULT_COUNTS.trainA, B: DEFAULT_COUNTS.trainB },
-  model: {
-    ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3, ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2,
-    poolSize: 50, lr: 1e-3, beta1: 0.5, nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
-  },
+  model: DEMO_OPTIONS,
 } as const;
 
 /** The demo trains on its 32 px images as they are, with random flips (`--preprocess none`). */

@@ -70,7 +70,7 @@ export {
   type PlainCoatParams,
   type ZebraCoatParams,
 } from './demo/scene.ts';
-export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './demo/entries.ts';
+export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './demo/entries.ts';
 export { composeGrid, sampleRow, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
 export { samplesIndexHtml, testResultsHtml, pathToHref, type SampleEntry, type TestPair, type TestPageOptions } from './report/html.ts';
 export { lossPlotSvg, niceTicks, type PlotOptions } from './report/plot.ts';

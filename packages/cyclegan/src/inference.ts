@@ -108,8 +108,8 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         const real = applyTransform(decoded, { ...transform, channels: channels[side] as 1 | 3 }, centre);
         const [fake, rec, l1] = tidy(() => {
           const x = toTensor(real);
-          const f = translateTensor(model, x, side === 'A' ? 'AtoB' : 'BtoA');
-          const r = translateTensor(model, f, side === 'A' ? 'BtoA' : 'AtoB');
+          const f = translateTensor(model.generator(side === 'A' ? 'AtoB' : 'BtoA'), x);
+          const r = translateTensor(model.generator(side === 'A' ? 'BtoA' : 'AtoB'), f);
           return [f, r, r.sub(x).abs().mean()];
         });
         const [fakeImg, recImg, l1Value] = await Promise.all([toImage(fake), toImage(rec), l1.item()]);
@@ -198,7 +198,7 @@ export async function translatePath(modelPath: string, direction: 'AtoB' | 'BtoA
     for (const path of inputs) {
       // No resizing: the image keeps its own size (translateTensor pads to a multiple of 4).
       const img = toCHW(toChannels(readImage(path), channels));
-      const y = tidy(() => translateTensor(model, toTensor(img), direction));
+      const y = tidy(() => translateTensor(model.generator(direction), toTensor(img)));
       const out = isDir ? join(output, `${basename(path, extname(path))}.png`) : output;
       writePng(out, await toImage(y));
       y.dispose();

@@ -190,9 +190,14 @@ export class CycleGAN {
     return this.optimizerG.paramGroups[0].lr;
   }
 
+  /** The generator for a direction: G_A maps A to B, G_B maps B to A. */
+  generator(direction: 'AtoB' | 'BtoA'): ResnetGenerator {
+    return direction === 'AtoB' ? this.netG_A : this.netG_B;
+  }
+
   /** Translates A to B (or B to A) without recording a graph. */
   translate(images: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
-    return noGrad(() => (direction === 'AtoB' ? this.netG_A : this.netG_B).call(images));
+    return noGrad(() => this.generator(direction).call(images));
   }
 
   /** Tensors of the full training state, by checkpoint name. Live tensors: read before the next step. */
@@ -237,8 +242,11 @@ export class CycleGAN {
     this.dropoutRng.setState(training.dropoutRng);
   }
 
+  /** Frees everything the model allocated: the networks, both optimizers' state and the pooled images. */
   dispose(): void {
     for (const n of this.networks()) n.dispose();
+    this.optimizerG.dispose();
+    this.optimizerD.dispose();
     this.fakeAPool.dispose();
     this.fakeBPool.dispose();
   }
@@ -252,17 +260,18 @@ export async function readLosses(losses: Record<keyof CycleGANLosses, Tensor>): 
 }
 
 /**
- * Runs one generator on an image of any size: sizes that are not multiples
+ * Runs a generator (`model.generator(direction)`, or one loaded alone) on an
+ * image of any size, without recording a graph: sizes that are not multiples
  * of 4 (the generator's two stride-2 stages) are padded by edge replication
  * and the result cropped back.
  */
-export function translateTensor(model: CycleGAN, x: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
+export function translateTensor(generator: ResnetGenerator, x: Tensor): Tensor {
   return tidy(() => {
     const [, , h, w] = x.shape;
     const padH = (4 - (h % 4)) % 4;
     const padW = (4 - (w % 4)) % 4;
     const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
-    const y = model.translate(input, direction);
+    const y = noGrad(() => generator.call(input));
     return padH || padW ? slice(slice(y, 2, 0, h), 3, 0, w) : y;
   });
 }
