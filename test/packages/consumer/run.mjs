@@ -1,5 +1,6 @@
 // A user's plain Node script: no TypeScript tooling, packages imported by name
-// from the installed tarballs. Prints one JSON line for consumer.test.ts.
+// from the installed tarballs. Prints one JSON line for consumer.test.ts, which
+// also runs it in the workspace (from source) and compares the two.
 import { conv2d, instanceNorm2d, ready, tensor } from '@stripes/tensor';
 import { Conv2d, encodeStateDict, decodeStateDict } from '@stripes/nn';
 import { ResnetGenerator } from '@stripes/cyclegan';
@@ -8,8 +9,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The conv + instance-norm case, written by the test, which runs it in the workspace too.
-const CASE = JSON.parse(readFileSync('case.json', 'utf8'));
+// The conv + instance-norm case, written by the test.
+const CASE = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const info = await ready();
 const x = tensor(Float32Array.from(CASE.x), CASE.xShape).requireGrad();
 const w = tensor(Float32Array.from(CASE.w), CASE.wShape).requireGrad();
