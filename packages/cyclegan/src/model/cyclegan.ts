@@ -260,16 +260,24 @@ export async function readLosses(losses: Record<keyof CycleGANLosses, Tensor>): 
 }
 
 /**
+ * The smallest side the generator takes: its two stride-2 stages leave
+ * features of 1/4 the size, which the residual blocks' reflection pads (1 px)
+ * need to be at least 2 px.
+ */
+export const GENERATOR_MIN_SIZE = 8;
+
+/**
  * Runs a generator (`model.generator(direction)`, or one loaded alone) on an
- * image of any size, without recording a graph: sizes that are not multiples
- * of 4 (the generator's two stride-2 stages) are padded by edge replication
- * and the result cropped back.
+ * image of any size, without recording a graph: sides that are not multiples
+ * of 4 (the generator's two stride-2 stages), or below GENERATOR_MIN_SIZE,
+ * are padded by edge replication and the result cropped back.
  */
 export function translateTensor(generator: ResnetGenerator, x: Tensor): Tensor {
   return tidy(() => {
     const [, , h, w] = x.shape;
-    const padH = (4 - (h % 4)) % 4;
-    const padW = (4 - (w % 4)) % 4;
+    const target = (side: number) => Math.max(GENERATOR_MIN_SIZE, Math.ceil(side / 4) * 4);
+    const padH = target(h) - h;
+    const padW = target(w) - w;
     const input = padH || padW ? pad(x, [0, padW, 0, padH], 'replicate') : x;
     const y = noGrad(() => generator.call(input));
     return padH || padW ? slice(slice(y, 2, 0, h), 3, 0, w) : y;
