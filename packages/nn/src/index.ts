@@ -49,3 +49,5 @@ export {
   type TensorDict,
   type DecodedSafetensors,
 } from './safetensors.ts';
+export { readPth, type PthStateDict, type PthTensor, type PthContainer, type PthDtype } from './pth/read.ts';
+export { writePth } from './pth/write.ts';
