@@ -51,3 +51,4 @@ export {
 } from './safetensors.ts';
 export { readPth, type PthStateDict, type PthTensor, type PthContainer, type PthDtype } from './pth/read.ts';
 export { writePth } from './pth/write.ts';
+export { decodeWeights, type DecodedWeights, type WeightsFormat } from './weights.ts';
