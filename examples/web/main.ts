@@ -3,9 +3,9 @@
  * horse2zebra demo live. Bundled from the packages' dist builds (server.ts).
  */
 import { encodeStateDict } from '@stripes/nn';
-import { formatDuration, lossPlotSvg, LOSS_NAMES, type LossRecord } from '@stripes/cyclegan';
+import { formatDuration, loadGenerator, lossPlotSvg, LOSS_NAMES, type GeneratorWeights, type LossRecord, type ResnetGenerator } from '@stripes/cyclegan';
 import { ready } from '@stripes/tensor';
-import { buildGenerator, findGenerators, translateImage, type FoundGenerator } from './lib/generator.ts';
+import { generatorsIn, translateImage } from './lib/generator.ts';
 import { decodeImage, drawImage } from './lib/image.ts';
 import { DemoTrainer, trainLoop } from './lib/trainer.ts';
 
@@ -32,17 +32,18 @@ const generatorSelect = el<HTMLSelectElement>('generator');
 const translateButton = el<HTMLButtonElement>('translate');
 const checkpointInfo = el<HTMLParagraphElement>('checkpoint-info');
 const translateStatus = el<HTMLParagraphElement>('translate-status');
-let generators: FoundGenerator[] = [];
+let generators: GeneratorWeights[] = [];
 /** Set once the device is acquired (at the bottom: the handlers above are registered first). */
 let gpuReady = false;
 
 const GENERATOR_LABELS: Record<string, string> = { G_A: 'G_A (A → B)', G_B: 'G_B (B → A)', generator: 'generator' };
 
-function describe({ spec }: FoundGenerator): string {
-  return `ngf ${spec.ngf}, ${spec.nBlocks} residual blocks, ${spec.inputNc} → ${spec.outputNc} channels${spec.dropout ? ', dropout' : ''}`;
+function describe({ spec, dropped }: GeneratorWeights): string {
+  const stats = dropped.length ? `; ${dropped.length} InstanceNorm running statistics left out, as the reference does` : '';
+  return `ngf ${spec.ngf}, ${spec.nBlocks} residual blocks, ${spec.inputNc} → ${spec.outputNc} channels${spec.dropout ? ', dropout' : ''}${stats}`;
 }
 
-function selectedGenerator(): FoundGenerator | undefined {
+function selectedGenerator(): GeneratorWeights | undefined {
   return generators[generatorSelect.selectedIndex];
 }
 
@@ -62,7 +63,7 @@ checkpointFile.addEventListener('change', async () => {
   const file = checkpointFile.files?.[0];
   if (file) {
     try {
-      generators = findGenerators(new Uint8Array(await file.arrayBuffer()), file.name);
+      generators = generatorsIn(new Uint8Array(await file.arrayBuffer()), file.name);
     } catch (e) {
       checkpointInfo.textContent = e instanceof Error ? e.message : String(e);
     }
@@ -81,8 +82,9 @@ translateButton.addEventListener('click', async () => {
   if (!file || !found) return;
   translateButton.disabled = true;
   translateStatus.textContent = 'translating…';
-  const net = buildGenerator(found);
+  let net: ResnetGenerator | null = null;
   try {
+    net = loadGenerator(found, checkpointFile.files?.[0]?.name ?? 'checkpoint');
     const image = await decodeImage(file);
     drawImage(el('translate-input'), image);
     const t0 = performance.now();
@@ -92,7 +94,7 @@ translateButton.addEventListener('click', async () => {
   } catch (e) {
     translateStatus.textContent = `translation failed: ${e instanceof Error ? e.message : String(e)}`;
   } finally {
-    net.dispose();
+    net?.dispose();
     updateTranslateButton();
   }
 });
