@@ -17,6 +17,7 @@ export {
   type ResnetGeneratorOptions,
   type NLayerDiscriminatorOptions,
 } from './model/networks.ts';
+export { generatorSpec, findGenerators, loadGenerator, type GeneratorSpec, type GeneratorWeights } from './model/generatorWeights.ts';
 export {
   CycleGAN,
   readLosses,
