@@ -49,11 +49,41 @@ export function decodeStateDict(bytes: Uint8Array, source?: string): Record<stri
   return Object.fromEntries(decodeSafetensors(bytes, source).tensors);
 }
 
+export interface EncodeCheckpointOptions {
+  /**
+   * Refuse tensors holding NaN or infinities (a `NonFiniteTensorError` naming
+   * them), so a diverged model is never written over a good file.
+   */
+  requireFinite?: boolean;
+}
+
+/** Thrown by `encodeCheckpoint`/`saveCheckpoint` with `requireFinite` when a tensor holds NaN or infinities. */
+export class NonFiniteTensorError extends Error {
+  constructor(
+    /** Tensor name -> count of non-finite values. */
+    readonly counts: ReadonlyMap<string, number>,
+  ) {
+    const list = [...counts].map(([name, n]) => `'${name}' (${n})`);
+    super(`non-finite values in ${counts.size} tensor(s): ${list.slice(0, 5).join(', ')}${list.length > 5 ? ', ...' : ''}`);
+    this.name = 'NonFiniteTensorError';
+  }
+}
+
 /** Tensors and JSON state as one safetensors file's bytes. */
-export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Array> {
+export async function encodeCheckpoint(checkpoint: Checkpoint, options: EncodeCheckpointOptions = {}): Promise<Uint8Array> {
   const json = JSON.stringify(checkpoint.json);
   if (json === undefined) throw new Error('encodeCheckpoint: json is not JSON-serializable');
-  return encodeSafetensors(await download('encodeCheckpoint', checkpoint.tensors), { [CHECKPOINT_KEY]: json });
+  const host = await download('encodeCheckpoint', checkpoint.tensors);
+  if (options.requireFinite) {
+    const counts = new Map<string, number>();
+    for (const [name, { data }] of Object.entries(host)) {
+      let bad = 0;
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+      if (bad > 0) counts.set(name, bad);
+    }
+    if (counts.size > 0) throw new NonFiniteTensorError(counts);
+  }
+  return encodeSafetensors(host, { [CHECKPOINT_KEY]: json });
 }
 
 /** Reads bytes written by `encodeCheckpoint` (or `saveCheckpoint`). `source` names the bytes in errors. */
@@ -61,5 +91,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Loaded
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const json = metadata[CHECKPOINT_KEY];
   if (json === undefined) throw new Error(`loadCheckpoint ${source}: no '${CHECKPOINT_KEY}' metadata; the file was not written by saveCheckpoint`);
-  return { tensors: Object.fromEntries(tensors), json: JSON.parse(json) as Json };
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(json) as Json;
+  } catch (e) {
+    throw new Error(`loadCheckpoint ${source}: its '${CHECKPOINT_KEY}' metadata is not valid JSON (${(e as Error).message})`);
+  }
+  return { tensors: Object.fromEntries(tensors), json: parsed };
 }

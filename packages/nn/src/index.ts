@@ -40,7 +40,17 @@ export {
   type CosineAnnealingOptions,
 } from './schedule.ts';
 export { clipGradNorm } from './clipGrad.ts';
-export { encodeStateDict, decodeStateDict, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type LoadedCheckpoint, type Json } from './checkpoint.ts';
+export {
+  encodeStateDict,
+  decodeStateDict,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  NonFiniteTensorError,
+  type Checkpoint,
+  type LoadedCheckpoint,
+  type EncodeCheckpointOptions,
+  type Json,
+} from './checkpoint.ts';
 export {
   encodeSafetensors,
   decodeSafetensors,

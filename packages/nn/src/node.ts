@@ -2,10 +2,12 @@
  * @stripes/nn/node: safetensors files on disk, for Node.js. Writes are
  * atomic: a crash or an error mid-save leaves the previous file intact.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Tensor } from '@stripes/tensor';
-import { decodeCheckpoint, decodeStateDict, encodeCheckpoint, encodeStateDict, type Checkpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import {
+  decodeCheckpoint, decodeStateDict, encodeCheckpoint, encodeStateDict, type Checkpoint, type EncodeCheckpointOptions, type LoadedCheckpoint,
+} from './checkpoint.ts';
 import type { AnyModule } from './module.ts';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type TensorDict, type TensorEntry } from './safetensors.ts';
 
@@ -53,6 +55,46 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   }
 }
 
+/** The temporary name `writeFileAtomic` writes `path` under in process `pid`. */
+const TEMP_NAME = /^(.+)\.tmp-(\d+)$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files (`<name>.tmp-<pid>`) that `writeFileAtomic`
+ * left in `dir` when its process was killed mid-write (kill -9, power loss):
+ * those of processes no longer running, and this process's own (it is not
+ * writing while it calls this). Returns the paths removed. A missing `dir`
+ * holds none.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    const path = join(dir, name);
+    rmSync(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
 /** `encodeSafetensors` written atomically to `path`. */
 export function writeSafetensorsAtomic(
   path: string,
@@ -81,9 +123,13 @@ export function loadStateDict(path: string): Record<string, TensorEntry> {
   return decodeStateDict(readFileSync(path), path);
 }
 
-/** Writes tensors and JSON state to `path` in one atomic safetensors file. */
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint, options?: AtomicWriteOptions): Promise<void> {
-  writeFileAtomic(path, await encodeCheckpoint(checkpoint), options);
+/**
+ * Writes tensors and JSON state to `path` in one atomic safetensors file.
+ * With `requireFinite`, tensors holding NaN or infinities are refused before
+ * anything is written (`NonFiniteTensorError`).
+ */
+export async function saveCheckpoint(path: string, checkpoint: Checkpoint, options: AtomicWriteOptions & EncodeCheckpointOptions = {}): Promise<void> {
+  writeFileAtomic(path, await encodeCheckpoint(checkpoint, options), options);
 }
 
 /** Reads a file written by `saveCheckpoint`. */
