@@ -26,7 +26,8 @@ const config: TrainConfig = {
   batchSize: 1, loadSize: SIZE, cropSize: SIZE, preprocess: 'none', noFlip: false, serialBatches: false,
   direction: 'AtoB', strict: false,
   saveLatestFreq: 400, saveEpochFreq: 3, displayFreq: 200, printFreq: 20,
-  continueTrain: false, epoch: 'latest',
+  // Each run of the demo starts over (the demo's own folder).
+  continueTrain: false, epoch: 'latest', overwrite: true,
 };
 
 const started = performance.now();

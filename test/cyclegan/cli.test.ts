@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -81,6 +81,49 @@ describe('stripes-cyclegan', () => {
     const r = run(['train', ...tiny('missing').map((a) => (a === dataroot ? join(root, 'nowhere') : a))]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/nowhere/);
+  });
+
+  test('a diverging run stops with an error naming the iteration and loss, exit status 3, and writes no checkpoint', () => {
+    const r = run(['train', ...tiny('nan'), '--lr', '1e30', '--n_epochs', '1', '--n_epochs_decay', '0', '--print_freq', '1', '--save_latest_freq', '100']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/training diverged at iteration 2 \(epoch 1\): loss .*; no checkpoint was written\. Try a lower --lr\./);
+    expect(existsSync(join(root, 'ckpt', 'nan', 'latest.ckpt.safetensors'))).toBe(false);
+  });
+
+  test('--continue_train: architecture must match, the schedule can be extended, a new run does not replace an old one', () => {
+    const first = run(['train', ...tiny('resume'), '--n_epochs', '1', '--n_epochs_decay', '0', '--print_freq', '1000', '--display_freq', '1000']);
+    expect(first.status, first.stderr).toBe(0);
+    const arch = run(['train', ...tiny('resume'), '--continue_train', '--ngf', '8']);
+    expect(arch.status).toBe(1);
+    expect(arch.stderr).toMatch(/--ngf 8: the checkpoint was trained with --ngf 4/);
+    // Only the schedule is given: everything else comes from the checkpoint.
+    const more = run(['train', '--dataroot', dataroot, '--name', 'resume', '--checkpoints_dir', join(root, 'ckpt'), '--load_size', '16', '--crop_size', '16',
+      '--continue_train', '--n_epochs', '2', '--print_freq', '1000', '--display_freq', '1000']);
+    expect(more.status, more.stderr).toBe(0);
+    expect(more.stdout).toMatch(/options from the checkpoint: .*ngf 4, ndf 4, netG resnet_6blocks, n_layers_D 2/);
+    expect(more.stdout).toMatch(/options from the command line: n_epochs 2/);
+    expect(more.stdout).toMatch(/finished at epoch 3, iteration 6/);
+    expect(readFileSync(join(root, 'ckpt', 'resume', 'train_opt.txt'), 'utf8')).toMatch(/^ +n_epochs: 2$/m);
+    const again = run(['train', ...tiny('resume'), '--n_epochs', '1', '--n_epochs_decay', '0']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/holds a previous run .*--continue_train.*--overwrite/);
+    expect(readTrainingCheckpoint(join(root, 'ckpt', 'resume', 'latest.ckpt.safetensors')).json.totalIters).toBe(6);
+  });
+
+  test('translate a folder: distinct outputs, an undecodable file skipped, the true count', () => {
+    const input = join(root, 'mixed');
+    mkdirSync(join(input, 'sub'), { recursive: true });
+    const src = join(dataroot, 'testA', readdirSync(join(dataroot, 'testA'))[0]);
+    for (const f of ['a.png', 'sub/a.png']) copyFileSync(src, join(input, f));
+    writeFileSync(join(input, 'junk.png'), 'junk');
+    const r = run(['translate', '--model', join(root, 'ckpt', 'resume', 'latest.ckpt.safetensors'), input, join(root, 'mixed-out')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/skipping unusable image .*junk\.png: unknown image format/);
+    expect(r.stdout).toMatch(/translate: wrote 2 image\(s\) to .*; skipped 1 that could not be decoded/);
+    expect(existsSync(join(root, 'mixed-out', 'sub', 'a.png'))).toBe(true);
+    const strict = run(['translate', '--strict', '--model', join(root, 'ckpt', 'resume', 'latest.ckpt.safetensors'), input, join(root, 'mixed-out2')]);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/junk\.png: unknown image format/);
   });
 
   test('SIGINT saves latest; --continue_train then reaches the weights of an uninterrupted run', async () => {

@@ -287,6 +287,27 @@ describe('UnalignedDataset', () => {
     expect(() => ds.get(0)).toThrow('trainA: none of its 1 images could be loaded');
   });
 
+  it('a folder where nothing loads names every file and why', () => {
+    const good = encodePng(makeImage(8, 8, 3, 5));
+    const allBad = makeTree('all-bad-3', {
+      'trainA/a.png': 'junk',
+      'trainA/b.png': good.subarray(0, good.length - 30),
+      'trainA/c.jpg': new Uint8Array([0xff, 0xd8, 0xff]),
+      'trainB/b.png': makeImage(4, 4, 3, 0),
+    });
+    const ds = new UnalignedDataset(options(allBad, { preprocess: 'none' }));
+    let message = '';
+    try {
+      ds.get(0);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^trainA: none of its 3 images could be loaded:/);
+    expect(message).toContain(`${join(allBad, 'trainA/a.png')}: unknown image format`);
+    expect(message).toContain(`${join(allBad, 'trainA/b.png')}: truncated PNG`);
+    expect(message).toContain(join(allBad, 'trainA/c.jpg'));
+  });
+
   describe('channel conversion', () => {
     let mixed: string;
     beforeAll(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { OptionsError, helpText, isHelpRequest, parseArgs, type Command } from '@stripes/cyclegan/node';
+import { OptionsError, helpText, isHelpRequest, parseArgs, parseCommandLine, type Command } from '@stripes/cyclegan/node';
 
 /** The problems `parseArgs` reports, or [] when it parses. */
 function problems(command: Command, argv: string[]): string[] {
@@ -76,7 +76,8 @@ describe('parseArgs defaults', () => {
 
   it('translate: a checkpoint, a direction and two paths', () => {
     const o = parseArgs('translate', ['--model', 'ckpt/latest.safetensors', 'horse.jpg', 'zebra.png']);
-    expect(o).toEqual({ command: 'translate', model: 'ckpt/latest.safetensors', direction: 'AtoB', input: 'horse.jpg', output: 'zebra.png' });
+    expect(o).toEqual({ command: 'translate', model: 'ckpt/latest.safetensors', direction: 'AtoB', strict: false, input: 'horse.jpg', output: 'zebra.png' });
+    expect(parseArgs('translate', ['--model', 'm', '--strict', 'a', 'b']).strict).toBe(true);
     expectTypeOf(o.input).toEqualTypeOf<string>();
     expect(parseArgs('translate', ['in.png', '--direction=BtoA', 'out.png', '--model=m']).direction).toBe('BtoA');
     expect(parseArgs('translate', ['--model', 'm', '--', '--odd-name.png', 'out.png']).input).toBe('--odd-name.png');
@@ -105,6 +106,24 @@ describe('parseArgs spellings and values', () => {
     expect(parseArgs('train', ['--dataroot', 'd', '--max_dataset_size', 'inf']).maxDatasetSize).toBe(Infinity);
     expect(parseArgs('test', ['--dataroot', 'd', '--num_test', 'Infinity']).numTest).toBe(Infinity);
     expect(problems('train', ['--dataroot', 'd', '--n_epochs', 'inf'])).toEqual(["--n_epochs expects an integer, got 'inf'"]);
+  });
+
+  it('rejects numbers that overflow: 1e400 is not a learning rate, 2^64 not an epoch count', () => {
+    expect(problems('train', ['--dataroot', 'd', '--lr', '1e400'])).toEqual(['--lr 1e400 is out of range (a finite number)']);
+    expect(problems('train', ['--dataroot', 'd', '--lambda_A', '1e309'])).toEqual(['--lambda_A 1e309 is out of range (a finite number)']);
+    expect(problems('train', ['--dataroot', 'd', '--n_epochs', '18446744073709551616'])).toEqual([
+      '--n_epochs 18446744073709551616 is out of range (integers up to 9007199254740991)',
+    ]);
+    expect(parseArgs('train', ['--dataroot', 'd', '--lr', '1e30']).lr).toBe(1e30);
+  });
+
+  it('tells which options the command line set, for a resumed run', () => {
+    const { options, given } = parseCommandLine('train', ['--dataroot', 'd', '--continue_train', '--n-epochs', '5', '--lambdaA=3']);
+    expect(options.nEpochs).toBe(5);
+    expect([...given].sort()).toEqual(['continueTrain', 'dataroot', 'lambdaA', 'nEpochs']);
+    // A resumed run's schedule may come from its checkpoint: the epoch range is checked by train then.
+    expect(problems('train', ['--dataroot', 'd', '--continue_train', '--epoch_count', '300'])).toEqual([]);
+    expect(parseArgs('train', ['--dataroot', 'd', '--overwrite']).overwrite).toBe(true);
   });
 });
 
@@ -195,6 +214,12 @@ describe('help', () => {
     const optionLines = train.split('\n').filter((l) => /^ {2}--/.test(l));
     expect(optionLines.length).toBe(Object.keys(parseArgs('train', ['--dataroot', 'd'])).length - 1);
 
+    expect(train).toMatch(/Resuming \(--continue_train\)/);
+    expect(train).toMatch(/architecture +--input_nc .*\n.*an error naming both/);
+    expect(train).toMatch(/schedule +--n_epochs --n_epochs_decay: given, they replace the checkpoint's/);
+    expect(train).toContain('train_opt.txt');
+    expect(train).toMatch(/--overwrite +start a new run/);
+    expect(helpText('translate')).toMatch(/nothing is\s+written over an input/);
     expect(helpText('test')).toMatch(/--load_size <int> +.*\[default: 256\]/);
     expect(helpText('test')).toContain('--results_dir');
     expect(helpText('translate')).toMatch(/^Usage: stripes-cyclegan translate --model <checkpoint> \[options\] <input> <output>/);

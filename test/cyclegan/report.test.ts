@@ -175,6 +175,27 @@ describe('trainReport', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a damaged line in an old loss log stops neither a new run nor a resumed one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stripes-report-'));
+    try {
+      const lines: string[] = [];
+      const stream = { write: (s: string) => (lines.push(s), true) };
+      const info = { epoch: 1, epochIter: 20, totalIters: 20, epochSize: 100, lastEpoch: 2, lr: 1e-3 };
+      const path = join(dir, LOSS_LOG_FILE);
+      const record = (iteration: number) => JSON.stringify({ iteration, epoch: 1, time: iteration, losses: { G_A: 1 } });
+      writeFileSync(path, `${record(10)}\n{"iteration": oops\n${record(20)}\n`);
+      trainReport(dir, 'r', stream).hooks.onStart!(info, true);
+      expect(readLossLog(path).map((r) => r.iteration)).toEqual([10, 20]);
+      expect(lines.join('')).toMatch(/loss log: dropped a damaged line \(\S+loss_log\.jsonl:2: not JSON\)/);
+
+      writeFileSync(path, `${record(10)}\n{"iteration": oops\n${record(20)}\n`);
+      trainReport(dir, 'r', stream).hooks.onStart!({ ...info, totalIters: 0, epochIter: 0 }, false);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('loss plot', () => {

@@ -3,8 +3,8 @@
  * (every testA and testB image through both directions, an HTML page, and
  * metrics.json) and the `translate` command (any file or folder, any size).
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { tensor, tidy, type Tensor } from '@stripes/tensor';
 import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
@@ -16,15 +16,58 @@ import { evaluateTranslation, type TranslationReport } from './metrics.ts';
 import { CycleGAN, translateTensor } from './model/cyclegan.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
-import { checkpointPath, readTrainingCheckpoint } from './train.ts';
+import { checkImageSizes, checkpointPath, readTrainingCheckpoint } from './train.ts';
 
-/** Rebuilds the model a checkpoint was trained as and loads its weights (not its training state). */
+/**
+ * Rebuilds the model a checkpoint was trained as and loads its weights (not
+ * its training state). The file is checked (options, tensor names and shapes,
+ * finite values) before anything is allocated.
+ */
 export function loadModel(path: string): CycleGAN {
-  if (!existsSync(path)) throw new Error(`checkpoint not found: ${path}`);
-  const { json, tensors } = readTrainingCheckpoint(path);
+  const { json, tensors } = readTrainingCheckpoint(path, { training: false });
+  const netTensors = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('net_')));
   const model = new CycleGAN({ ...json.model, poolSize: 0 });
-  model.loadState(tensors);
+  try {
+    model.loadState(netTensors);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return model;
+}
+
+/**
+ * Output names for input files under `root`, without extension: the path
+ * relative to `root` ('sub/good'), so files in different folders stay apart;
+ * files that share a name and differ only in extension keep it ('good.jpg',
+ * 'good.png'). Any name still taken gets a '~2', '~3'... suffix.
+ */
+export function outputStems(paths: readonly string[], root: string): string[] {
+  const rel = paths.map((p) => relative(root, p).split(sep).join('/'));
+  const stem = (r: string) => r.slice(0, r.length - extname(r).length);
+  const count = new Map<string, number>();
+  for (const r of rel) count.set(stem(r), (count.get(stem(r)) ?? 0) + 1);
+  const taken = new Set<string>();
+  return rel.map((r) => {
+    const base = (count.get(stem(r)) ?? 0) > 1 ? r : stem(r);
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}~${k}`;
+    taken.add(name);
+    return name;
+  });
+}
+
+/** Why an image could not be used, without its path. */
+function reasonOf(e: unknown): string {
+  return e instanceof ImageDecodeError ? e.reason : (e as Error).message;
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 function toTensor(img: ImageCHW): Tensor {
@@ -74,6 +117,7 @@ export interface TestResult {
 /** The reference's test.py for CycleGAN: translates every test image both ways and saves real / fake / rec. */
 export async function runTest(config: TestConfig): Promise<TestResult> {
   const log = config.log ?? ((line: string) => console.log(line));
+  checkImageSizes(config);
   const ckpt = checkpointPath(config, config.epoch);
   const model = loadModel(ckpt);
   const channels = { A: model.options.inputNc, B: model.options.outputNc };
@@ -93,19 +137,21 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
     for (const side of ['A', 'B'] as const) {
       const other = side === 'A' ? 'B' : 'A';
       const dir = join(config.dataroot, `${config.phase}${side}`);
-      const paths = listImages(dir).slice(0, config.numTest);
+      const paths = listImages(dir, log).slice(0, config.numTest);
       if (paths.length === 0) throw new Error(`${dir}: no images to test`);
-      for (const path of paths) {
-        const stem = basename(path, extname(path));
-        let decoded: ImageU8;
+      const stems = outputStems(paths, dir);
+      const skipped: string[] = [];
+      for (const [k, path] of paths.entries()) {
+        const stem = stems[k];
+        let real: ImageCHW;
         try {
-          decoded = readImage(path);
+          real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, centre);
         } catch (e) {
-          if (config.strict || !(e instanceof ImageDecodeError)) throw e;
-          log(`skipping unusable image ${e.message}`);
+          if (config.strict) throw new Error(`${path}: ${reasonOf(e)}`);
+          log(`skipping unusable image ${path}: ${reasonOf(e)}`);
+          skipped.push(`${path}: ${reasonOf(e)}`);
           continue;
         }
-        const real = applyTransform(decoded, { ...transform, channels: channels[side] as 1 | 3 }, centre);
         const [fake, rec, l1] = tidy(() => {
           const x = toTensor(real);
           const f = translateTensor(model.generator(side === 'A' ? 'AtoB' : 'BtoA'), x);
@@ -118,6 +164,7 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         l1.dispose();
         const realImg = fromCHW(real);
         const files = { real: `${stem}_real_${side}.png`, fake: `${stem}_fake_${other}.png`, rec: `${stem}_rec_${side}.png` };
+        mkdirSync(dirname(join(imageDir, files.real)), { recursive: true });
         writePng(join(imageDir, files.real), realImg);
         writePng(join(imageDir, files.fake), fakeImg);
         writePng(join(imageDir, files.rec), recImg);
@@ -127,7 +174,10 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         translated[side].push(fakeImg);
         cycle[side].push(l1Value);
       }
-      log(`test: translated ${translated[side].length} ${config.phase}${side} images`);
+      if (translated[side].length === 0) {
+        throw new Error(`${dir}: none of its ${paths.length} images could be used:\n  ${skipped.slice(0, 10).join('\n  ')}${skipped.length > 10 ? `\n  ... and ${skipped.length - 10} more` : ''}`);
+      }
+      log(`test: translated ${translated[side].length} ${config.phase}${side} images${skipped.length ? ` (skipped ${skipped.length} unusable)` : ''}`);
     }
   } finally {
     model.dispose();
@@ -184,29 +234,69 @@ function demoMetrics(config: TestConfig, namesA: string[], fakeB: ImageU8[], log
   });
 }
 
-/** `translate`: one image file, or every image in a folder, at its own size. */
-export async function translatePath(modelPath: string, direction: 'AtoB' | 'BtoA', input: string, output: string, log: (l: string) => void = console.log): Promise<string[]> {
+export interface TranslateOptions {
+  /** Stop at the first image that cannot be used instead of reporting and skipping it. */
+  strict?: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * `translate`: one image file, or every image in a folder (subfolders
+ * included), at its own size. A folder's outputs keep their relative paths
+ * (`outputStems`) as PNG; nothing is written over an input; images that
+ * cannot be decoded are reported and skipped unless `strict`. Resolves to
+ * the paths written.
+ */
+export async function translatePath(
+  modelPath: string,
+  direction: 'AtoB' | 'BtoA',
+  input: string,
+  output: string,
+  options: TranslateOptions | ((line: string) => void) = {},
+): Promise<string[]> {
+  const { strict = false, log = console.log } = typeof options === 'function' ? { log: options } : options;
   if (!existsSync(input)) throw new Error(`translate: input not found: ${input}`);
+  const isDir = statSync(input).isDirectory();
+  const inputs = isDir ? listImages(input, log) : [input];
+  const outputs = isDir ? outputStems(inputs, input).map((stem) => join(output, `${stem}.png`)) : [output];
+  // Never write over an input: compare real paths (symlinks, '..', case as the file system has it).
+  if (isDir && existsSync(output) && realPath(output) === realPath(input)) {
+    throw new Error(`translate: the output folder is the input folder (${input}); its images would be written over or mixed with the inputs: choose another folder`);
+  }
+  const inputSet = new Set(inputs.map(realPath));
+  const clash = outputs.find((o) => existsSync(o) && inputSet.has(realPath(o)));
+  if (clash) throw new Error(`translate: ${clash} is an input and would be written over: choose another output`);
+
   const model = loadModel(modelPath);
   const channels = (direction === 'AtoB' ? model.options.inputNc : model.options.outputNc) as 1 | 3;
-  const isDir = statSync(input).isDirectory();
-  const inputs = isDir ? listImages(input) : [input];
-  if (isDir && inputs.length === 0) throw new Error(`translate: no images in ${input}`);
   const written: string[] = [];
+  const skipped: string[] = [];
   try {
-    if (isDir) mkdirSync(output, { recursive: true });
-    for (const path of inputs) {
-      // No resizing: the image keeps its own size (translateTensor pads to a multiple of 4).
-      const img = toCHW(toChannels(readImage(path), channels));
+    for (const [k, path] of inputs.entries()) {
+      let img: ImageCHW;
+      try {
+        img = toCHW(toChannels(readImage(path), channels));
+      } catch (e) {
+        if (strict || !isDir || !(e instanceof ImageDecodeError)) throw e;
+        log(`skipping unusable image ${path}: ${e.reason}`);
+        skipped.push(path);
+        continue;
+      }
+      // No resizing: the image keeps its own size (translateTensor pads what the generator needs).
       const y = tidy(() => translateTensor(model.generator(direction), toTensor(img)));
-      const out = isDir ? join(output, `${basename(path, extname(path))}.png`) : output;
-      writePng(out, await toImage(y));
-      y.dispose();
+      const out = outputs[k];
+      mkdirSync(dirname(out), { recursive: true });
+      try {
+        writePng(out, await toImage(y));
+      } finally {
+        y.dispose();
+      }
       written.push(out);
     }
   } finally {
     model.dispose();
   }
-  log(`translate: wrote ${written.length} image(s) to ${output}`);
+  if (written.length === 0) throw new Error(`translate: none of the ${inputs.length} images in ${input} could be decoded`);
+  log(`translate: wrote ${written.length} image(s) to ${output}${skipped.length ? `; skipped ${skipped.length} that could not be decoded` : ''}`);
   return written;
 }

@@ -14,13 +14,22 @@ export {
   saveTrainingCheckpoint,
   readTrainingCheckpoint,
   CHECKPOINT_SUFFIX,
+  TRAIN_OPTIONS_FILE,
+  TrainingDivergedError,
+  resolveRunOptions,
+  checkImageSizes,
+  checkTrainingSizes,
+  ARCHITECTURE_OPTIONS,
+  SCHEDULE_OPTIONS,
+  type ResolvedRun,
   type TrainConfig,
   type TrainHooks,
   type TrainResult,
   type IterationInfo,
   type TrainCheckpointJson,
 } from './train.ts';
-export { runTest, translatePath, loadModel, type TestConfig, type TestMetrics, type TestResult } from './inference.ts';
+export { runTest, translatePath, loadModel, outputStems, type TestConfig, type TestMetrics, type TestResult, type TranslateOptions as TranslatePathOptions } from './inference.ts';
+export { validateCheckpoint, networkShapes, CheckpointFormatError, CHECKPOINT_FORMAT, CHECKPOINT_LIMITS, type ValidateOptions } from './model/checkpointFormat.ts';
 export {
   generateMiniZebra,
   loadMiniZebraSplit,
@@ -36,9 +45,10 @@ export { appendLossRecord, readLossLog, trimLossLog, writeLossPlot, LOSS_LOG_FIL
 // Also in the root entry (it is host-free); here beside trainReport, which draws one on a stream.
 export { ProgressWriter, type ProgressStream } from './report/progress.ts';
 export { trainReport, type TrainReport } from './cli/trainReport.ts';
-export { main, trainConfig } from './cli/main.ts';
+export { main, trainConfig, EXIT_DIVERGED } from './cli/main.ts';
 export {
   parseArgs,
+  parseCommandLine,
   helpText,
   isHelpRequest,
   OptionsError,

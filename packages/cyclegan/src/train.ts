@@ -4,16 +4,23 @@
  * (so epochs 1..nEpochs run at the initial rate), checkpoints of everything
  * an exact resume needs, written atomically.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json } from '@stripes/nn';
-import { loadCheckpoint, saveCheckpoint } from '@stripes/nn/node';
-import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
+import { NonFiniteTensorError, type Json, type TensorEntry } from '@stripes/nn';
+import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint } from '@stripes/nn/node';
+import { Rng, rt, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { UnalignedDataset } from './data/dataset.ts';
 import type { Preprocess } from './data/transforms.ts';
+import { MAX_MEGAPIXELS } from './image/codec.ts';
 import { minimumImageSize } from './model/networks.ts';
-import { CycleGAN, readLosses, type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals } from './model/cyclegan.ts';
+import { CHECKPOINT_FORMAT, validateCheckpoint } from './model/checkpointFormat.ts';
+import {
+  CycleGAN, CYCLEGAN_DEFAULTS, LOSS_NAMES, readLosses,
+  type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals, type ResolvedCycleGANOptions,
+} from './model/cyclegan.ts';
+import { LOSS_LOG_FILE, LOSS_PLOT_FILE } from './report/lossLog.ts';
+import { writeFileAtomic } from './report/atomicWrite.ts';
 
 export interface TrainConfig extends CycleGANOptions {
   dataroot: string;
@@ -36,9 +43,22 @@ export interface TrainConfig extends CycleGANOptions {
   /** Sample grids every displayFreq iterations; losses logged every printFreq. */
   displayFreq: number;
   printFreq: number;
-  /** Resume from the checkpoint named by `epoch` ('latest' or an epoch number). */
+  /**
+   * Resume from the checkpoint named by `epoch` ('latest' or an epoch number).
+   * Architecture options must match the checkpoint's (or be undefined);
+   * nEpochs / nEpochsDecay / epochCount, when given, replace its schedule;
+   * the other model options follow the checkpoint.
+   */
   continueTrain: boolean;
   epoch: string;
+  /**
+   * Which model options the caller set on purpose (keys of CycleGANOptions),
+   * for a resumed run: the command line's explicit options. Default: every
+   * model option whose value is defined.
+   */
+  given?: Iterable<string>;
+  /** Start a new run where a previous run left checkpoints or a loss log, removing them; without it such a folder is refused. */
+  overwrite?: boolean;
   /** Image-decoding threads (0: decode on the main thread). */
   workers?: number;
   /** Stop after this many iterations in total (for tests and the demo); saves `latest` when it stops. */
@@ -71,6 +91,8 @@ export interface IterationInfo {
 
 export interface TrainHooks {
   log?: (line: string) => void;
+  /** Warnings (ignored options, replaced files); default: `log`. */
+  warn?: (line: string) => void;
   /** Once, before the first iteration: where training starts (a resumed run starts where its checkpoint left off). */
   onStart?: (info: IterationInfo, resumed: boolean) => void;
   onIteration?: (info: IterationInfo) => void;
@@ -89,92 +111,346 @@ export interface TrainResult {
 }
 
 export const CHECKPOINT_SUFFIX = '.ckpt.safetensors';
+/** The resolved options of the latest run in an experiment folder (the reference's train_opt.txt). */
+export const TRAIN_OPTIONS_FILE = 'train_opt.txt';
+
+/**
+ * Losses or weights turned NaN or infinite. Thrown by `train` at the first
+ * print or save point that sees it; no checkpoint is written with those values.
+ */
+export class TrainingDivergedError extends Error {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly totalIters: number,
+    /** The checkpoint left in place (the last finite one), if any. */
+    readonly keptCheckpoint: string | null,
+  ) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/** Model options that fix the architecture: a resumed run cannot change them. */
+export const ARCHITECTURE_OPTIONS = ['inputNc', 'outputNc', 'ngf', 'ndf', 'nBlocks', 'nLayersD', 'dropout'] as const;
+/** Model options that set the schedule: given on a resumed run, they replace the checkpoint's. */
+export const SCHEDULE_OPTIONS = ['nEpochs', 'nEpochsDecay', 'epochCount'] as const;
+
+/** How the command line spells a model option, for messages. */
+const CLI_NAMES: Record<keyof ResolvedCycleGANOptions, string> = {
+  inputNc: 'input_nc', outputNc: 'output_nc', ngf: 'ngf', ndf: 'ndf', nBlocks: 'netG', nLayersD: 'n_layers_D', dropout: 'no_dropout',
+  ganMode: 'gan_mode', lambdaA: 'lambda_A', lambdaB: 'lambda_B', lambdaIdentity: 'lambda_identity', poolSize: 'pool_size', lr: 'lr',
+  beta1: 'beta1', nEpochs: 'n_epochs', nEpochsDecay: 'n_epochs_decay', epochCount: 'epoch_count', initGain: 'init_gain', seed: 'seed',
+};
+
+/** An option's value as the command line writes it. */
+function cliValue(key: keyof ResolvedCycleGANOptions, v: unknown): string {
+  if (key === 'nBlocks') return `resnet_${String(v)}blocks`;
+  if (key === 'dropout') return String(!v);
+  return String(v);
+}
+
+export interface ResolvedRun {
+  options: ResolvedCycleGANOptions;
+  /** Where each model option came from. */
+  sources: Record<keyof ResolvedCycleGANOptions, 'checkpoint' | 'given' | 'default'>;
+  /** Given options that differ from the checkpoint and were not used. */
+  ignored: string[];
+  /** A resumed run given another --epoch_count starts that epoch from its beginning with a fresh schedule position. */
+  restartEpoch: boolean;
+}
+
+/**
+ * The model options of a run: a new run takes `config`'s (defaults for the
+ * rest); a resumed run takes the checkpoint's, except the schedule options
+ * `given`, and refuses architecture options that differ from it.
+ * `position` is the epoch the checkpoint stopped in.
+ */
+export function resolveRunOptions(config: CycleGANOptions, given: ReadonlySet<string>, saved: ResolvedCycleGANOptions | null, position = 1): ResolvedRun {
+  const keys = Object.keys(CYCLEGAN_DEFAULTS) as (keyof ResolvedCycleGANOptions)[];
+  const sources = {} as ResolvedRun['sources'];
+  const options = { ...CYCLEGAN_DEFAULTS } as Record<string, unknown>;
+  const ignored: string[] = [];
+  const conflicts: string[] = [];
+  let restartEpoch = false;
+  for (const key of keys) {
+    const value = config[key];
+    const isGiven = given.has(key) && value !== undefined;
+    if (!saved) {
+      options[key] = value ?? CYCLEGAN_DEFAULTS[key];
+      sources[key] = value === undefined ? 'default' : 'given';
+      continue;
+    }
+    const old = saved[key];
+    options[key] = old;
+    sources[key] = 'checkpoint';
+    if (!isGiven || value === old) continue;
+    const flag = `--${CLI_NAMES[key]} ${cliValue(key, value)}`;
+    if ((ARCHITECTURE_OPTIONS as readonly string[]).includes(key)) {
+      conflicts.push(`${flag}: the checkpoint was trained with --${CLI_NAMES[key]} ${cliValue(key, old)}`);
+    } else if (key === 'epochCount') {
+      // Naming the epoch the checkpoint stopped in changes nothing; another one starts that epoch afresh.
+      if (value !== position) {
+        options[key] = value;
+        sources[key] = 'given';
+        restartEpoch = true;
+      }
+    } else if ((SCHEDULE_OPTIONS as readonly string[]).includes(key)) {
+      options[key] = value;
+      sources[key] = 'given';
+    } else {
+      ignored.push(`${flag} (the checkpoint's ${cliValue(key, old)} is used)`);
+    }
+  }
+  if (conflicts.length) {
+    throw new Error(`--continue_train: architecture options must match the checkpoint (or be left out):\n  ${conflicts.join('\n  ')}`);
+  }
+  return { options: options as unknown as ResolvedCycleGANOptions, sources, ignored, restartEpoch };
+}
+
+/** One `key: value [source]` line per option, as the reference's train_opt.txt. */
+function optionsText(config: TrainConfig, run: ResolvedRun, resumedFrom: string | null): string {
+  const rows: [string, string, string][] = [];
+  const modelKeys = new Set(Object.keys(CYCLEGAN_DEFAULTS));
+  for (const [key, value] of Object.entries(run.options) as [keyof ResolvedCycleGANOptions, unknown][]) {
+    const source = run.sources[key];
+    const note = source === 'checkpoint' ? '[from the checkpoint]' : source === 'default' ? '[default]' : '';
+    rows.push([CLI_NAMES[key], cliValue(key, value), note]);
+  }
+  const skip = new Set(['given', 'workers', 'maxIterations', ...modelKeys]);
+  for (const [key, value] of Object.entries(config)) {
+    if (skip.has(key) || value === undefined) continue;
+    rows.push([key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), String(value), '']);
+  }
+  rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const lines = rows.map(([k, v, note]) => `${k.padStart(25)}: ${v.padEnd(30)}${note}`.trimEnd());
+  const head = resumedFrom ? [`resumed from ${resumedFrom}`] : [];
+  return ['----------------- Options ---------------', ...head, ...lines, '----------------- End -------------------', ''].join('\n');
+}
+
+/** Files a run leaves in its experiment folder (besides `web/`). */
+function previousRunFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith(CHECKPOINT_SUFFIX) || n === LOSS_LOG_FILE || n === LOSS_PLOT_FILE || n === TRAIN_OPTIONS_FILE).sort();
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * Refuses a `--load_size` / `--crop_size` whose resized images would pass
+ * the decoders' megapixel limit (a 100000 px resize would otherwise fail deep
+ * inside with "Invalid typed array length", or exhaust memory).
+ */
+export function checkImageSizes(config: Pick<TrainConfig, 'loadSize' | 'cropSize' | 'preprocess'>): void {
+  const { loadSize, cropSize, preprocess } = config;
+  const limit = MAX_MEGAPIXELS * 1e6;
+  if (preprocess !== 'none' && preprocess !== 'crop' && loadSize * loadSize > limit) {
+    throw new Error(`--load_size ${loadSize}: images scaled to ${loadSize}x${loadSize} would exceed the ${MAX_MEGAPIXELS}-megapixel limit for decoded images`);
+  }
+  if (preprocess !== 'none' && preprocess !== 'scale_width' && cropSize * cropSize > limit) {
+    throw new Error(`--crop_size ${cropSize} exceeds the ${MAX_MEGAPIXELS}-megapixel limit for decoded images`);
+  }
+}
+
+/**
+ * Refuses, before any work, sizes that cannot work: `checkImageSizes`, and
+ * a network input whose largest tensor (the generator's full-resolution
+ * features, with the identity images in the same batch) is larger than one
+ * storage binding of this device (training binds whole tensors).
+ */
+export function checkTrainingSizes(config: Pick<TrainConfig, 'loadSize' | 'cropSize' | 'preprocess' | 'batchSize'>, o: ResolvedCycleGANOptions): void {
+  checkImageSizes(config);
+  const { loadSize, cropSize, preprocess } = config;
+  const side = preprocess === 'none' ? null : preprocess === 'scale_width' ? loadSize : cropSize;
+  if (side === null) return;
+  const batch = config.batchSize * (o.lambdaIdentity > 0 ? 2 : 1);
+  const bytes = batch * Math.max(o.ngf * (side + 6) ** 2, 4 * o.ngf * (side / 4 + 2) ** 2, o.ndf * (side / 2 + 1) ** 2) * 4;
+  const max = rt().limits.maxStorageBufferBindingSize;
+  if (bytes > max) {
+    const which = preprocess === 'scale_width' ? `--load_size ${loadSize}` : `--crop_size ${cropSize}`;
+    throw new Error(
+      `${which} with --ngf ${o.ngf} and --batch_size ${config.batchSize}: the generator's largest tensor would take ${formatBytes(bytes)}, ` +
+        `and this device binds at most ${formatBytes(max)} per buffer (training needs each tensor whole); use a smaller ${which.split(' ')[0]}, --ngf or --batch_size ` +
+        '(test and translate work on larger images in chunks)',
+    );
+  }
+}
 
 export function checkpointPath(config: Pick<TrainConfig, 'checkpointsDir' | 'name'>, label: string | number): string {
   return join(config.checkpointsDir, config.name, `${label}${CHECKPOINT_SUFFIX}`);
 }
 
-/** Saves the full training state; atomic, so an interrupted save leaves the previous file whole. */
+/**
+ * Saves the full training state; atomic, so an interrupted save leaves the
+ * previous file whole. Weights, optimizer state or pooled images holding NaN
+ * or infinities are refused (`NonFiniteTensorError`) and nothing is written.
+ */
 export async function saveTrainingCheckpoint(path: string, model: CycleGAN, position: Omit<TrainCheckpointJson, 'format' | 'model' | 'training'>): Promise<void> {
-  const json: TrainCheckpointJson = { format: 'stripes-cyclegan/1', model: model.options, training: model.trainingState(), ...position };
-  await saveCheckpoint(path, { tensors: model.stateTensors(), json: json as unknown as Json });
+  const json: TrainCheckpointJson = { format: CHECKPOINT_FORMAT, model: model.options, training: model.trainingState(), ...position };
+  await saveCheckpoint(path, { tensors: model.stateTensors(), json: json as unknown as Json }, { requireFinite: true });
 }
 
-/** Reads a checkpoint written by `saveTrainingCheckpoint`, checking its format. */
-export function readTrainingCheckpoint(path: string): { json: TrainCheckpointJson; tensors: ReturnType<typeof loadCheckpoint>['tensors'] } {
+/**
+ * Reads a checkpoint written by `saveTrainingCheckpoint` and checks every
+ * field and tensor before anything is built from it (`CheckpointFormatError`).
+ * `training: false` checks only what inference reads (format, model options,
+ * the networks' tensors).
+ */
+export function readTrainingCheckpoint(path: string, options: { training?: boolean } = {}): { json: TrainCheckpointJson; tensors: Record<string, TensorEntry> } {
+  if (!existsSync(path)) throw new Error(`checkpoint not found: ${path}`);
   const { json, tensors } = loadCheckpoint(path);
-  const j = json as unknown as TrainCheckpointJson;
-  if (!j || j.format !== 'stripes-cyclegan/1') throw new Error(`${path}: not a stripes CycleGAN checkpoint (format ${JSON.stringify(j?.format)})`);
-  return { json: j, tensors };
+  validateCheckpoint(json, tensors, path, { training: options.training ?? true });
+  return { json: json as unknown as TrainCheckpointJson, tensors };
 }
 
-/** Trains; resolves when the schedule ends, `maxIterations` is reached, or SIGINT arrives (after saving). */
+/**
+ * Trains; resolves when the schedule ends, `maxIterations` is reached, or
+ * SIGINT arrives (after saving). Rejects with a `TrainingDivergedError` when
+ * losses or weights turn non-finite (seen at print and save points), leaving
+ * the last finite checkpoint in place.
+ */
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? ((line: string) => console.log(line));
+  const warn = hooks.warn ?? log;
   const experimentDir = join(config.checkpointsDir, config.name);
   mkdirSync(experimentDir, { recursive: true });
+  for (const dir of [experimentDir, join(experimentDir, 'web')]) {
+    for (const path of removeStaleTempFiles(dir)) warn(`removed ${path}, a temporary file left by an interrupted save`);
+  }
 
   let resume: ReturnType<typeof readTrainingCheckpoint> | null = null;
+  const given = new Set(config.given ?? (Object.keys(CYCLEGAN_DEFAULTS) as (keyof CycleGANOptions)[]).filter((k) => config[k] !== undefined));
   if (config.continueTrain) {
     const path = checkpointPath(config, config.epoch);
+    if (!existsSync(path)) {
+      const found = previousRunFiles(experimentDir).filter((n) => n.endsWith(CHECKPOINT_SUFFIX)).map((n) => n.slice(0, -CHECKPOINT_SUFFIX.length));
+      throw new Error(
+        `--continue_train: no checkpoint ${path} (--epoch ${config.epoch}); ` +
+          (found.length ? `${experimentDir} holds: ${found.join(', ')}` : `${experimentDir} holds no checkpoint: start without --continue_train`),
+      );
+    }
     resume = readTrainingCheckpoint(path);
     log(`resuming from ${path}: epoch ${resume.json.epoch}, ${resume.json.totalIters} iterations done`);
+  } else {
+    const previous = previousRunFiles(experimentDir);
+    if (previous.length > 0 && !config.overwrite) {
+      throw new Error(
+        `${experimentDir} holds a previous run (${previous.slice(0, 4).join(', ')}${previous.length > 4 ? ', ...' : ''}): ` +
+          'resume it with --continue_train, replace it with --overwrite, or choose another --name',
+      );
+    }
+    if (previous.length > 0) {
+      for (const n of previous) rmSync(join(experimentDir, n), { force: true });
+      rmSync(join(experimentDir, 'web'), { recursive: true, force: true });
+      warn(`--overwrite: removed the previous run in ${experimentDir} (${previous.join(', ')}, web/)`);
+    }
   }
-  // A resumed run rebuilds the saved architecture; its own options only set the schedule length.
-  const model = new CycleGAN(resume ? { ...resume.json.model } : config);
-  const o = model.options;
-  const min = minimumImageSize(o.nLayersD);
-  if (config.preprocess !== 'none' && config.preprocess !== 'scale_width' && config.cropSize < min) {
-    model.dispose();
-    throw new Error(`train: --crop_size ${config.cropSize} is too small for a ${o.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
-  }
-  const dataset = new UnalignedDataset({
-    dataroot: config.dataroot, phase: 'train', direction: config.direction,
-    inputNc: channels(o.inputNc), outputNc: channels(o.outputNc),
-    loadSize: config.loadSize, cropSize: config.cropSize, preprocess: config.preprocess, noFlip: config.noFlip,
-    serialBatches: config.serialBatches, maxDatasetSize: config.maxDatasetSize, strict: config.strict,
-    rng: new Rng(o.seed + 4), log,
-  });
-  const loader = new DataLoader({ dataset, batchSize: config.batchSize, workers: config.workers ?? 1 });
-  log(`dataset: ${dataset.pathsA.length} A images, ${dataset.pathsB.length} B images; ${dataset.length} per epoch, ${loader.length} batches of ${config.batchSize}`);
-
-  let epoch = o.epochCount;
-  let epochIter = 0;
-  let totalIters = 0;
+  const run = resolveRunOptions(config, given, resume ? resume.json.model : null, resume?.json.epoch);
+  const o = run.options;
   if (resume) {
-    model.loadState(resume.tensors, resume.json.training);
-    loader.setState(resume.json.loader);
-    ({ epoch, epochIter, totalIters } = resume.json);
+    const from = (src: 'checkpoint' | 'given') =>
+      (Object.keys(o) as (keyof ResolvedCycleGANOptions)[]).filter((k) => run.sources[k] === src).map((k) => `${CLI_NAMES[k]} ${cliValue(k, o[k])}`);
+    log(`options from the checkpoint: ${from('checkpoint').join(', ')}`);
+    const changed = from('given');
+    if (changed.length) log(`options from the command line: ${changed.join(', ')}`);
+    for (const i of run.ignored) warn(`ignored ${i}: only the schedule (--n_epochs, --n_epochs_decay, --epoch_count) can change when resuming`);
   }
   const lastEpoch = o.nEpochs + o.nEpochsDecay;
+  const startEpoch = resume && !run.restartEpoch ? resume.json.epoch : o.epochCount;
+  if (startEpoch > lastEpoch) {
+    throw new Error(
+      resume && !run.restartEpoch
+        ? `--continue_train: the checkpoint stopped at the end of epoch ${startEpoch - 1} and the schedule (n_epochs ${o.nEpochs} + n_epochs_decay ${o.nEpochsDecay}) ends at epoch ${lastEpoch}: nothing to train; give a larger --n_epochs or --n_epochs_decay to extend it`
+        : `--epoch_count ${o.epochCount} is past the last epoch (n_epochs ${o.nEpochs} + n_epochs_decay ${o.nEpochsDecay} = ${lastEpoch})`,
+    );
+  }
+  const min = minimumImageSize(o.nLayersD);
+  if (config.preprocess !== 'none' && config.preprocess !== 'scale_width' && config.cropSize < min) {
+    throw new Error(`train: --crop_size ${config.cropSize} is too small for a ${o.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
+  }
+  checkTrainingSizes(config, o);
+  writeFileAtomic(join(experimentDir, TRAIN_OPTIONS_FILE), optionsText(config, run, resume ? checkpointPath(config, config.epoch) : null));
 
+  const model = new CycleGAN(o);
+  let loader: DataLoader | null = null;
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
     log('SIGINT: saving latest after this iteration (press Ctrl-C again to quit at once)');
   };
-  process.on('SIGINT', onSigint);
-
-  const position = () => ({ epoch, epochIter, totalIters, loader: loader.getState() });
-  const info = (losses?: CycleGANLosses): IterationInfo => ({
-    epoch, epochIter, totalIters, epochSize: dataset.length, lastEpoch, lr: model.optimizerG.paramGroups[0].lr, losses,
-  });
-  let latestSavedAt = -1;
-  const save = async (label: string | number) => {
-    const path = checkpointPath(config, label);
-    await saveTrainingCheckpoint(path, model, position());
-    if (label === 'latest') latestSavedAt = totalIters;
-    hooks.onCheckpoint?.(path, info());
-  };
-
   try {
+    const dataset = new UnalignedDataset({
+      dataroot: config.dataroot, phase: 'train', direction: config.direction,
+      inputNc: channels(o.inputNc), outputNc: channels(o.outputNc),
+      loadSize: config.loadSize, cropSize: config.cropSize, preprocess: config.preprocess, noFlip: config.noFlip,
+      serialBatches: config.serialBatches, maxDatasetSize: config.maxDatasetSize, strict: config.strict,
+      rng: new Rng(o.seed + 4), log,
+    });
+    const data = (loader = new DataLoader({ dataset, batchSize: config.batchSize, workers: config.workers ?? 1 }));
+    log(`dataset: ${dataset.pathsA.length} A images, ${dataset.pathsB.length} B images; ${dataset.length} per epoch, ${data.length} batches of ${config.batchSize}`);
+
+    let epoch = o.epochCount;
+    let epochIter = 0;
+    let totalIters = 0;
+    /** The checkpoint a divergence leaves in place. */
+    let goodCheckpoint: { path: string; iteration: number } | null = null;
+    if (resume) {
+      model.loadState(resume.tensors, resume.json.training);
+      ({ totalIters } = resume.json);
+      goodCheckpoint = { path: checkpointPath(config, config.epoch), iteration: totalIters };
+      if (run.restartEpoch) {
+        // The reference's --epoch_count: this epoch from its first image, the schedule from its start.
+        data.setState({ epoch: 0, position: 0, epochRng: null, rng: resume.json.loader.rng });
+        for (const s of [model.schedulerG, model.schedulerD]) s.loadStateDict({ lastEpoch: 0, baseLrs: s.baseLrs });
+        log(`--epoch_count ${o.epochCount}: epoch ${o.epochCount} starts from its first image, at lr ${model.optimizerG.paramGroups[0].lr}`);
+      } else {
+        data.setState(resume.json.loader);
+        ({ epoch, epochIter } = resume.json);
+      }
+    }
+
+    process.on('SIGINT', onSigint);
+
+    const position = () => ({ epoch, epochIter, totalIters, loader: data.getState() });
+    const info = (losses?: CycleGANLosses): IterationInfo => ({
+      epoch, epochIter, totalIters, epochSize: dataset.length, lastEpoch, lr: model.optimizerG.paramGroups[0].lr, losses,
+    });
+    const kept = () => (goodCheckpoint ? `${goodCheckpoint.path} (iteration ${goodCheckpoint.iteration}) is kept` : 'no checkpoint was written');
+    const diverged = (what: string): TrainingDivergedError =>
+      new TrainingDivergedError(
+        `training diverged at iteration ${totalIters} (epoch ${epoch}): ${what}; ${kept()}. Try a lower --lr.`,
+        epoch, totalIters, goodCheckpoint?.path ?? null,
+      );
+    let latestSavedAt = -1;
+    const save = async (label: string | number) => {
+      const path = checkpointPath(config, label);
+      try {
+        await saveTrainingCheckpoint(path, model, position());
+      } catch (e) {
+        if (e instanceof NonFiniteTensorError) throw diverged(`the model holds ${e.message}, so ${path} was not written`);
+        throw e;
+      }
+      if (label === 'latest') {
+        latestSavedAt = totalIters;
+        goodCheckpoint = { path, iteration: totalIters };
+      }
+      hooks.onCheckpoint?.(path, info());
+    };
+
     hooks.onStart?.(info(), resume !== null);
     const atLimit = () => config.maxIterations !== undefined && totalIters >= config.maxIterations;
     while (epoch <= lastEpoch && !interrupted && !atLimit()) {
       while (!interrupted && !atLimit()) {
-        if (loader.epoch + o.epochCount !== epoch) break;
-        const batch = await loader.nextBatch();
+        if (data.epoch + o.epochCount !== epoch) break;
+        const batch = await data.nextBatch();
         const n = batch.shapeA[0];
         const tick = (freq: number) => Math.floor((totalIters + n) / freq) > Math.floor(totalIters / freq);
         const wantVisuals = tick(config.displayFreq);
@@ -188,8 +464,15 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         totalIters += n;
         epochIter += n;
         await throttle();
-        if (wantLosses) hooks.onIteration?.(info(await readLosses(losses)));
-        else {
+        if (wantLosses) {
+          const values = await readLosses(losses);
+          const bad = LOSS_NAMES.filter((k) => !Number.isFinite(values[k]));
+          if (bad.length) {
+            if (visuals) disposeAll(Object.values(visuals));
+            throw diverged(`loss ${bad.map((k) => `${k} = ${values[k]}`).join(', ')}`);
+          }
+          hooks.onIteration?.(info(values));
+        } else {
           disposeAll(Object.values(losses));
           hooks.onIteration?.(info());
         }
@@ -202,7 +485,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         }
         if (wantSave) await save('latest');
       }
-      if (interrupted || (atLimit() && loader.epoch + o.epochCount === epoch)) break;
+      if (interrupted || (atLimit() && data.epoch + o.epochCount === epoch)) break;
       model.updateLearningRate();
       const finished = epoch++;
       epochIter = 0;
@@ -212,11 +495,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       }
     }
     if (latestSavedAt !== totalIters) await save('latest');
+    return { model, totalIters, epoch, interrupted, experimentDir };
+  } catch (e) {
+    model.dispose();
+    throw e;
   } finally {
     process.off('SIGINT', onSigint);
-    await loader.close();
+    await loader?.close();
   }
-  return { model, totalIters, epoch, interrupted, experimentDir };
 }
 
 function channels(n: number): 1 | 3 {

@@ -4,8 +4,8 @@
  */
 import { ready } from '@stripes/tensor';
 import { runTest, translatePath } from '../inference.ts';
-import { checkpointPath, train, type TrainConfig } from '../train.ts';
-import { COMMANDS, helpText, isHelpRequest, OptionsError, parseArgs, type Command, type TrainOptions } from './options.ts';
+import { checkpointPath, train, TrainingDivergedError, type TrainConfig } from '../train.ts';
+import { COMMANDS, helpText, isHelpRequest, OptionsError, parseCommandLine, type Command, type TrainOptions } from './options.ts';
 import { trainReport } from './trainReport.ts';
 
 const USAGE = `usage: stripes-cyclegan <command> [options]
@@ -17,7 +17,21 @@ commands:
 
 'stripes-cyclegan <command> --help' lists a command's options and their defaults.`;
 
-export function trainConfig(o: TrainOptions): TrainConfig {
+/** Exit status of a run stopped by non-finite losses or weights. */
+export const EXIT_DIVERGED = 3;
+
+/** The model options (CycleGANOptions keys) that explicit command-line options set. */
+function givenModelOptions(o: TrainOptions, given: ReadonlySet<string>): string[] {
+  const keys = ['inputNc', 'outputNc', 'ngf', 'ndf', 'ganMode', 'lambdaA', 'lambdaB', 'lambdaIdentity', 'poolSize', 'lr', 'beta1', 'nEpochs', 'nEpochsDecay', 'epochCount', 'initGain', 'seed'];
+  const out = keys.filter((k) => given.has(k));
+  if (given.has('netG')) out.push('nBlocks');
+  if (given.has('netD') || (given.has('nLayersD') && o.netD === 'n_layers')) out.push('nLayersD');
+  if (given.has('noDropout')) out.push('dropout');
+  return out;
+}
+
+/** The training configuration of parsed options; `given` (explicit options) decides what a resumed run takes from the command line. */
+export function trainConfig(o: TrainOptions, given?: ReadonlySet<string>): TrainConfig {
   return {
     dataroot: o.dataroot, name: o.name, checkpointsDir: o.checkpointsDir,
     inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, ndf: o.ndf,
@@ -30,7 +44,8 @@ export function trainConfig(o: TrainOptions): TrainConfig {
     serialBatches: o.serialBatches, maxDatasetSize: Number.isFinite(o.maxDatasetSize) ? o.maxDatasetSize : undefined,
     direction: o.direction, strict: o.strict,
     saveLatestFreq: o.saveLatestFreq, saveEpochFreq: o.saveEpochFreq, displayFreq: o.displayFreq, printFreq: o.printFreq,
-    continueTrain: o.continueTrain, epoch: o.epoch,
+    continueTrain: o.continueTrain, epoch: o.epoch, overwrite: o.overwrite,
+    ...(given ? { given: givenModelOptions(o, given) } : {}),
   };
 }
 
@@ -51,8 +66,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let options;
+  let given: ReadonlySet<string>;
   try {
-    options = parseArgs(cmd, rest);
+    ({ options, given } = parseCommandLine(cmd, rest));
   } catch (e) {
     if (e instanceof OptionsError) {
       console.error(`stripes-cyclegan ${cmd}: ${e.message}\n(see 'stripes-cyclegan ${cmd} --help')`);
@@ -64,10 +80,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`WebGPU adapter: ${info.name}`);
 
   if (options.command === 'train') {
-    const config = trainConfig(options);
+    const config = trainConfig(options, given);
     const report = trainReport(`${config.checkpointsDir}/${config.name}`, config.name);
     const t0 = performance.now();
-    const result = await train(config, report.hooks);
+    let result;
+    try {
+      result = await train(config, report.hooks);
+    } catch (e) {
+      report.done();
+      if (!(e instanceof TrainingDivergedError)) throw e;
+      console.error(`stripes-cyclegan train: ${e.message}`);
+      return EXIT_DIVERGED;
+    }
     report.done();
     const seconds = (performance.now() - t0) / 1000;
     console.log(
@@ -86,6 +110,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(`images and page: ${result.htmlPath}\nmetrics: ${result.metricsPath}\n${JSON.stringify(result.metrics, null, 2)}`);
     return 0;
   }
-  await translatePath(options.model, options.direction, options.input, options.output);
+  await translatePath(options.model, options.direction, options.input, options.output, { strict: options.strict });
   return 0;
 }

@@ -87,15 +87,16 @@ const OPTIONS = {
   lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
   n_epochs: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs at the initial learning rate' },
   n_epochs_decay: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs of linear decay to zero' },
-  epoch_count: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'number of the first epoch (with --continue_train: where to resume)' },
+  epoch_count: { type: 'int', commands: TRAIN, default: 1, min: 1, help: "number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)" },
 
   save_epoch_freq: { type: 'int', commands: TRAIN, default: 5, min: 1, help: 'save a checkpoint every this many epochs' },
   save_latest_freq: { type: 'int', commands: TRAIN, default: 5000, min: 1, help: 'save the latest checkpoint every this many iterations' },
   display_freq: { type: 'int', commands: TRAIN, default: 400, min: 1, help: 'write a sample grid every this many iterations' },
   print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
-  continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch' },
+  continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch (see "Resuming" below)' },
+  overwrite: { type: 'flag', commands: TRAIN, default: false, help: "start a new run in an experiment folder that holds a previous run's checkpoints or loss log, replacing them" },
   epoch: { type: 'string', commands: TRAIN_TEST, default: 'latest', help: "checkpoint to load: 'latest' or an epoch number" },
-  strict: { type: 'flag', commands: TRAIN_TEST, default: false, help: 'stop at the first image that cannot be decoded, instead of reporting it and skipping it' },
+  strict: { type: 'flag', commands: ALL, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
   num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
 } as const satisfies Record<string, Spec>;
 
@@ -211,6 +212,10 @@ function parseValue(name: OptionName, raw: string): Value | { error: string } {
       if (spec.infinite && /^\+?(inf|infinity)$/i.test(raw)) v = Infinity;
       else if (spec.type === 'int' ? /^[+-]?\d+$/.test(raw) : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw)) v = Number(raw);
       else return { error: `${flag} expects ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${raw}'` };
+      // '1e400' parses as Infinity and '99999999999999999999' loses digits: neither survives a checkpoint's JSON.
+      if (!(spec.infinite && v === Infinity && /inf/i.test(raw)) && (spec.type === 'int' ? !Number.isSafeInteger(v) : !Number.isFinite(v))) {
+        return { error: `${flag} ${raw} is out of range (${spec.type === 'int' ? `integers up to ${Number.MAX_SAFE_INTEGER}` : 'a finite number'})` };
+      }
       if (spec.min !== undefined && v < spec.min) return { error: `${flag} must be at least ${spec.min}, got ${raw}` };
       if (spec.max !== undefined && v > spec.max) return { error: `${flag} must be at most ${spec.max}, got ${raw}` };
       if (spec.above !== undefined && !(v > spec.above)) return { error: `${flag} must be greater than ${spec.above}, got ${raw}` };
@@ -244,7 +249,8 @@ function crossCheck(command: Command, v: Record<string, Value>, problems: string
       problems.push(`--lambda_identity ${v.lambda_identity} needs --input_nc == --output_nc (got ${v.input_nc} and ${v.output_nc}); set --lambda_identity 0`);
     }
     const last = (v.n_epochs as number) + (v.n_epochs_decay as number);
-    if ((v.epoch_count as number) > last) problems.push(`--epoch_count ${v.epoch_count} is past the last epoch (n_epochs + n_epochs_decay = ${last})`);
+    // A resumed run's schedule may come from its checkpoint: train checks it then.
+    if (!v.continue_train && (v.epoch_count as number) > last) problems.push(`--epoch_count ${v.epoch_count} is past the last epoch (n_epochs + n_epochs_decay = ${last})`);
   }
 }
 
@@ -254,6 +260,16 @@ export function parseArgs(command: 'translate', argv: readonly string[]): Transl
 export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions;
 /** Parses the arguments after the command name; throws `OptionsError` listing every problem. */
 export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions {
+  return parseCommandLine(command, argv).options;
+}
+
+/**
+ * `parseArgs`, plus the options the command line set explicitly (camelCase
+ * keys): a resumed run keeps its checkpoint's values for the others.
+ */
+export function parseCommandLine(command: 'train', argv: readonly string[]): { options: TrainOptions; given: ReadonlySet<string> };
+export function parseCommandLine(command: Command, argv: readonly string[]): { options: ParsedOptions; given: ReadonlySet<string> };
+export function parseCommandLine(command: Command, argv: readonly string[]): { options: ParsedOptions; given: ReadonlySet<string> } {
   if (!COMMANDS.includes(command)) throw new Error(`parseArgs: unknown command '${String(command)}' (expected ${COMMANDS.join(', ')})`);
   const problems: string[] = [];
   const given = new Map<OptionName, Value>();
@@ -319,7 +335,7 @@ export function parseArgs(command: Command, argv: readonly string[]): ParsedOpti
   const out: Record<string, Value> = { command };
   for (const [name, v] of Object.entries(values)) out[camel(name)] = v;
   expected.forEach((p, k) => (out[p] = positional[k]));
-  return out as unknown as ParsedOptions;
+  return { options: out as unknown as ParsedOptions, given: new Set([...given.keys()].map(camel)) };
 }
 
 function metavarOf(name: OptionName): string {
@@ -334,6 +350,33 @@ function formatDefault(v: Value | undefined): string {
   if (typeof v === 'boolean') return v ? 'default: on' : 'default: off';
   return `default: ${v === Infinity ? 'Infinity' : String(v)}`;
 }
+
+/** What a command does beyond its options' one-liners. */
+const NOTES: Partial<Record<Command, string[]>> = {
+  train: [
+    'Resuming (--continue_train): the run continues from <checkpoints_dir>/<name>/<epoch>.ckpt.safetensors',
+    'with its weights, optimizer state, image pools, data order and learning-rate schedule:',
+    '  architecture  --input_nc --output_nc --ngf --ndf --netG --netD --n_layers_D --no_dropout:',
+    '                taken from the checkpoint; given with a different value, an error naming both',
+    '  schedule      --n_epochs --n_epochs_decay: given, they replace the checkpoint\'s, so a run can be',
+    '                extended or shortened (lr at epoch e = lr * (1 - max(0, e - n_epochs) / (n_epochs_decay + 1)),',
+    '                as the reference computes it); --epoch_count E starts epoch E from its beginning',
+    '                (the reference\'s --epoch_count); without it the run goes on where the checkpoint stopped',
+    '  training      --lr --beta1 --gan_mode --lambda_A --lambda_B --lambda_identity --pool_size --seed',
+    '                --init_gain: taken from the checkpoint (a different value given is reported and ignored)',
+    '  everything else (data, preprocessing, frequencies) comes from the command line.',
+    'The run prints what it took from where and writes the resolved options to',
+    '<checkpoints_dir>/<name>/train_opt.txt. A new run (no --continue_train) in a folder that holds',
+    "checkpoints or a loss log stops unless --overwrite is given. Losses that turn NaN or infinite",
+    'stop the run with an error (exit status 3); a checkpoint is never written over with non-finite values.',
+  ],
+  translate: [
+    '<input> is an image or a folder (searched recursively); a folder\'s outputs keep their relative',
+    'paths, as <output>/<path without extension>.png (<name>.<ext>.png when two inputs share a name).',
+    'Images that cannot be decoded are reported and skipped (--strict stops instead); nothing is',
+    'written over an input. Images of any size are translated at their own size.',
+  ],
+};
 
 /** Usage and one line per option of `command`, with its default. */
 export function helpText(command: Command): string {
@@ -350,6 +393,7 @@ export function helpText(command: Command): string {
     '',
     'Options:',
     ...lines,
+    ...(NOTES[command] ? ['', ...NOTES[command]] : []),
     '',
     'Option names may also be written in kebab-case (--lambda-A) or camelCase (--lambdaA);',
     'values go after a space or an = sign; flags take an optional =true or =false.',

@@ -4,7 +4,7 @@
  * iterations), and sample grids with an HTML index under `web/` (every
  * display_freq iterations).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '@stripes/tensor';
 import { writePng } from '../image/codec.ts';
@@ -54,8 +54,9 @@ export function trainReport(experimentDir: string, name: string, stream: Progres
     // A resumed run keeps the log up to its checkpoint (records past it belong to
     // the interrupted run and would be repeated); a new run starts a new log.
     onStart: (info, resumed) => {
-      if (resumed) records = trimLossLog(lossLogPath, info.totalIters);
-      else if (existsSync(lossLogPath)) trimLossLog(lossLogPath, -1);
+      // A resumed run keeps what it can of an old log: a damaged line is dropped with a warning, not fatal.
+      if (resumed) records = trimLossLog(lossLogPath, info.totalIters, (message) => progress.log(`loss log: dropped a damaged line (${message})`));
+      else rmSync(lossLogPath, { force: true });
       timeOffset = records.at(-1)?.time ?? 0;
       started = performance.now();
     },

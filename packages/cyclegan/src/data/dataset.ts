@@ -16,9 +16,10 @@ function byCodePoint(a: string, b: string): number {
 /**
  * The reference's make_dataset: every .jpg/.jpeg/.png file under `dir`,
  * subfolders included (symlinked folders are not followed, as os.walk), sorted
- * by path. Throws when `dir` is missing or holds no image.
+ * by path. Throws when `dir` is missing or holds no image; a subfolder that
+ * cannot be read is skipped, as os.walk skips it, with a line to `warn`.
  */
-export function listImages(dir: string): string[] {
+export function listImages(dir: string, warn: (line: string) => void = console.warn): string[] {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -29,7 +30,15 @@ export function listImages(dir: string): string[] {
   if (!isDir) throw new Error(`image folder ${dir} is not a directory`);
   const found: string[] = [];
   const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      if (d === dir) throw new Error(`image folder ${dir} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      warn(`skipping folder ${d}: it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      return;
+    }
+    for (const entry of entries) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
@@ -116,7 +125,9 @@ export class ItemLoader {
         failures.push({ path, reason });
       }
     }
-    throw new Error(`${name}: none of its ${paths.length} images could be loaded`);
+    const reasons = paths.map((p) => `${p}: ${this.bad.get(p) ?? 'not tried'}`);
+    const shown = reasons.slice(0, 20).join('\n  ');
+    throw new Error(`${name}: none of its ${paths.length} images could be loaded:\n  ${shown}${reasons.length > 20 ? `\n  ... and ${reasons.length - 20} more` : ''}`);
   }
 }
 
@@ -169,7 +180,7 @@ export class UnalignedDataset {
     const nameB = `${opts.phase}B`;
     const list = (name: string) => {
       try {
-        return listImages(join(opts.dataroot, name)).slice(0, max);
+        return listImages(join(opts.dataroot, name), this.log).slice(0, max);
       } catch (e) {
         throw new Error(`UnalignedDataset: ${(e as Error).message}`);
       }

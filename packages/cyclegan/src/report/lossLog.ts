@@ -52,8 +52,12 @@ function parseRecord(line: string, where: string): LossRecord {
   return { iteration: r.iteration, epoch: r.epoch, time: r.time, losses };
 }
 
-/** All records in file order; [] when the file does not exist. A malformed line other than a torn last one throws. */
-export function readLossLog(path: string): LossRecord[] {
+/**
+ * All records in file order; [] when the file does not exist. A malformed
+ * line other than a torn last one throws, unless `onBadLine` is given: then
+ * it is told the line's error and the line is skipped.
+ */
+export function readLossLog(path: string, onBadLine?: (message: string) => void): LossRecord[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
@@ -61,7 +65,13 @@ export function readLossLog(path: string): LossRecord[] {
   const torn = lines.pop() ?? '';
   const records: LossRecord[] = [];
   lines.forEach((line, i) => {
-    if (line.trim() !== '') records.push(parseRecord(line, `${path}:${i + 1}`));
+    if (line.trim() === '') return;
+    try {
+      records.push(parseRecord(line, `${path}:${i + 1}`));
+    } catch (e) {
+      if (!onBadLine) throw e;
+      onBadLine((e as Error).message);
+    }
   });
   if (torn.trim() !== '') {
     try {
@@ -76,10 +86,11 @@ export function readLossLog(path: string): LossRecord[] {
 /**
  * Drops records past `iteration` (atomically), for resuming from a
  * checkpoint taken there: the log then continues without the steps that the
- * resumed run will redo.
+ * resumed run will redo. Malformed lines are dropped too, each reported to
+ * `onBadLine` (default: they throw).
  */
-export function trimLossLog(path: string, iteration: number): LossRecord[] {
-  const kept = readLossLog(path).filter((r) => r.iteration <= iteration);
+export function trimLossLog(path: string, iteration: number, onBadLine?: (message: string) => void): LossRecord[] {
+  const kept = readLossLog(path, onBadLine).filter((r) => r.iteration <= iteration);
   if (existsSync(path)) writeFileAtomic(path, kept.map(toLine).join(''));
   return kept;
 }
