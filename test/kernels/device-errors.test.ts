@@ -46,7 +46,16 @@ describe('device errors', () => {
   });
 
   it('an allocation over the device limit is an error naming what was asked', () => {
-    const max = rt().limits.maxStorageBufferBindingSize;
-    expect(() => rt().alloc(max + 1024, 'huge tensor')).toThrow(/huge tensor of \d+ bytes.*at most \d+ bytes/);
+    const max = rt().limits.maxBufferSize;
+    expect(() => rt().alloc(max + 1024, 'huge tensor')).toThrow(/huge tensor of \d+ bytes.*at most \d+ bytes per buffer/);
+  });
+
+  it('a buffer larger than one binding is allocated; binding it whole is an error naming the kernel', () => {
+    const r = rt();
+    const bytes = r.limits.maxStorageBufferBindingSize + 1024;
+    const big = r.alloc(bytes, 'big tensor');
+    expect(big.bytes).toBe(bytes);
+    expect(() => fill(r, big, bytes / 4, 1)).toThrow(/kernel fill: binding 1 covers \d+ bytes, and the device binds at most \d+ per buffer/);
+    r.release(big);
   });
 });

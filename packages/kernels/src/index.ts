@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice, type DeviceOptions } from './device.ts';
-export { init, rt, Runtime, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type MemoryStats } from './runtime.ts';
+export { init, rt, Runtime, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type BoundRange, type MemoryStats } from './runtime.ts';
 export { defineKernel, f32Bits, grid1d, gridFor, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, wgslElementwiseMain, type KernelDef, type StorageAccess } from './kernel.ts';
 export { contiguousStrides, collapse, padDims, MAX_DIMS, WGSL_STRIDED_OFFSET } from './ops/layout.ts';
 export { fill, fillKernel } from './ops/fill.ts';
@@ -10,7 +10,7 @@ export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } fro
 export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
 export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
-export { convTiles, convOutSize, type ConvGeometry, type ConvTiles } from './ops/convTiles.ts';
+export { convTiles, convOutSize, copyBandRows, bandRows, type ConvGeometry, type ConvTiles } from './ops/convTiles.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';

@@ -31,11 +31,23 @@ export interface MemoryStats {
   cachedBytes: number;
 }
 
-/** A pooled device buffer; `size` is the size class, `bytes` what was asked for. */
+/**
+ * A pooled device buffer; `size` is the size class, `bytes` what was asked
+ * for. A view (`Runtime.view`) is a range of one: it binds `bytes` bytes from
+ * byte `offset`, and is never released itself.
+ */
 export interface DeviceBuffer {
   readonly buffer: GPUBuffer;
   readonly size: number;
   readonly bytes: number;
+  /** Byte offset of a view into its buffer; absent (0) for a whole buffer. */
+  readonly offset?: number;
+}
+
+/** A range of a buffer bound from an aligned offset: element `i` of the range is element `delta + i` of `view`. */
+export interface BoundRange {
+  view: DeviceBuffer;
+  delta: number;
 }
 
 /** Bind groups cached per buffer combination; cleared past this many (a training loop reuses few). */
@@ -100,11 +112,19 @@ export class Runtime {
   private profiler: KernelProfiler | null = null;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
+  /**
+   * The most bytes one storage binding may cover: the device's
+   * maxStorageBufferBindingSize. Buffers may be larger (up to maxBufferSize);
+   * kernels that meet one work on ranges of it that fit (`bindRange`). Tests
+   * lower it to exercise that path with small tensors.
+   */
+  maxBindingBytes: number;
 
   constructor(device: GPUDevice, info: DeviceInfo) {
     this.device = device;
     this.info = info;
     this.limits = device.limits;
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
     this.paramBuffer = device.createBuffer({
       label: 'stripes.params',
       size: PARAM_SLOT * PARAM_SLOTS,
@@ -136,10 +156,12 @@ export class Runtime {
   /** A storage buffer of at least `bytes` bytes; contents are undefined. */
   alloc(bytes: number, label = 'tensor'): DeviceBuffer {
     this.checkHealthy();
-    const size = sizeClass(bytes);
-    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    // Past the binding limit a size class may round over maxBufferSize while the bytes fit: allocate them exactly then.
+    const max = this.limits.maxBufferSize;
+    let size = sizeClass(bytes);
+    if (size > max && bytes <= max) size = Math.ceil(bytes / 4) * 4;
     if (size > max) {
-      throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per storage buffer`);
+      throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per buffer`);
     }
     let buffer = this.free.get(size)?.pop();
     if (buffer) {
@@ -154,6 +176,69 @@ export class Runtime {
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     return { buffer, size, bytes };
+  }
+
+  /** The bytes a dispatch binds of `b`: a view's range, else the whole buffer (only its requested bytes when its size class is past the binding limit). */
+  bindingBytes(b: DeviceBuffer): number {
+    if (b.offset !== undefined) return b.bytes;
+    return b.size <= this.maxBindingBytes ? b.size : Math.ceil(b.bytes / 4) * 4;
+  }
+
+  /** True when all of `b`'s requested bytes fit one binding: kernels can take it whole. */
+  fitsWhole(b: DeviceBuffer): boolean {
+    return this.fitsBinding(Math.ceil(b.bytes / 4) * 4);
+  }
+
+  /** True when `bytes` bytes fit one binding (`maxBindingBytes`). */
+  fitsBinding(bytes: number): boolean {
+    return bytes <= this.maxBindingBytes;
+  }
+
+  /**
+   * Elements [start, start + count) of `b` as a bindable range: a view from
+   * the aligned offset at or below `start` (the storage-offset alignment), and
+   * the `delta` elements to add to an index into it. The whole buffer when
+   * that fits. Throws if the range cannot fit one binding.
+   */
+  bindRange(b: DeviceBuffer, start: number, count: number): BoundRange {
+    if (b.offset !== undefined) throw new GpuError('bindRange: takes a buffer, not a view');
+    if (start === 0 && this.fitsWhole(b)) return { view: b, delta: 0 };
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const byteStart = Math.floor((start * 4) / align) * align;
+    const delta = (start * 4 - byteStart) / 4;
+    const bytes = (delta + count) * 4;
+    if (!this.fitsBinding(bytes)) throw new GpuError(`bindRange: ${count} elements from ${start} need ${bytes} bytes; one binding holds at most ${this.maxBindingBytes}`);
+    if (byteStart + bytes > b.size) throw new GpuError(`bindRange: elements [${start}, ${start + count}) run past the buffer (${b.size} bytes)`);
+    return { view: { buffer: b.buffer, size: b.size, bytes, offset: byteStart }, delta };
+  }
+
+  /**
+   * The longest element count, a multiple of `unit`, that a range starting at
+   * any element can bind (room is left for the alignment's slack). 0 when not
+   * even one unit fits.
+   */
+  rangeCapacity(unit: number): number {
+    const slack = this.limits.minStorageBufferOffsetAlignment / 4;
+    return Math.max(0, Math.floor((Math.floor(this.maxBindingBytes / 4) - slack) / unit)) * unit;
+  }
+
+  /**
+   * Splits `n` elements, indexed alike in every one of `buffers`, into
+   * ranges that fit one binding each, starting at aligned offsets (so index
+   * `i` of a range is element `start + i` of every view). One range of the
+   * buffers themselves when they all fit whole.
+   */
+  elementRanges(n: number, buffers: readonly DeviceBuffer[]): Array<{ views: DeviceBuffer[]; start: number; count: number }> {
+    if (buffers.every((b) => this.fitsWhole(b))) return [{ views: [...buffers], start: 0, count: n }];
+    const align = this.limits.minStorageBufferOffsetAlignment / 4;
+    const chunk = Math.floor(this.maxBindingBytes / 4 / align) * align;
+    if (chunk < 1) throw new GpuError(`elementRanges: a binding of ${this.maxBindingBytes} bytes holds no aligned range`);
+    const out: Array<{ views: DeviceBuffer[]; start: number; count: number }> = [];
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      out.push({ views: buffers.map((b) => this.bindRange(b, start, count).view), start, count });
+    }
+    return out;
   }
 
   /** Returns a buffer to the pool for reuse, with anything derived from it. */
@@ -273,12 +358,12 @@ export class Runtime {
   }
 
   private bindGroup(layout: GPUBindGroupLayout, layoutKey: string, buffers: readonly DeviceBuffer[]): GPUBindGroup {
-    const key = `${layoutKey}|${buffers.map((b) => this.bufferIds.get(b.buffer)).join(',')}`;
+    const key = `${layoutKey}|${buffers.map((b) => `${this.bufferIds.get(b.buffer)}${b.offset === undefined ? '' : `@${b.offset}+${b.bytes}`}`).join(',')}`;
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT } }];
-      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }));
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: this.bindingBytes(b) } }));
       group = this.device.createBindGroup({ layout, entries });
       this.bindGroups.set(key, group);
     }
@@ -321,6 +406,15 @@ export class Runtime {
       throw new GpuError(`kernel ${kernel.name}: expected ${kernel.bindings.length} buffers, got ${buffers.length}`);
     }
     if (params.length * 4 > PARAM_SLOT) throw new GpuError(`kernel ${kernel.name}: parameter block over ${PARAM_SLOT} bytes`);
+    buffers.forEach((b, i) => {
+      const bytes = this.bindingBytes(b);
+      if (!this.fitsBinding(bytes)) {
+        throw new GpuError(
+          `kernel ${kernel.name}: binding ${i + 1} covers ${bytes} bytes, and the device binds at most ${this.maxBindingBytes} per buffer ` +
+            '(this kernel does not work on such a tensor in chunks)',
+        );
+      }
+    });
     const { pipeline, layout, layoutKey } = this.pipeline(kernel, spec);
     const slot = this.paramSlots++;
     this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);

@@ -8,7 +8,7 @@ import {
   Conv2d, ConvTranspose2d, Dropout, init, InstanceNorm2d, LeakyReLU, Module, ReLU, ReflectionPad2d, Sequential, Tanh,
   type AnyModule,
 } from '@stripes/nn';
-import { add, type Rng, type Tensor } from '@stripes/tensor';
+import { add, isGradEnabled, type Rng, type Tensor } from '@stripes/tensor';
 
 /** [ReflectionPad(1), Conv3, IN, ReLU, (Dropout 0.5), ReflectionPad(1), Conv3, IN] with x + block(x). */
 export class ResnetBlock extends Module {
@@ -25,7 +25,11 @@ export class ResnetBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return add(x, this.convBlock.call(x));
+    const residual = this.convBlock.call(x);
+    const y = add(x, residual);
+    // Without a graph nothing else holds the block's output: free it now (a large image's features are hundreds of MB).
+    if (!isGradEnabled()) residual.dispose();
+    return y;
   }
 }
 

@@ -54,6 +54,13 @@ export function binary(
   const { shape, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
   const out = contiguousStrides(shape);
   const same = strides[0].every((s, i) => s === out[i]) && strides[1].every((s, i) => s === out[i]);
+  if (same) {
+    // Operands of one shape: tensors larger than one binding are combined a range at a time.
+    for (const { views, count } of rt.elementRanges(n, [a, b, c])) {
+      rt.dispatch(binaryKernel, { op, broadcast: false }, views, [count, ...padDims([count], 1), ...padDims([1], 0), ...padDims([1], 0)], gridFor(count, 256));
+    }
+    return;
+  }
   const params = [n, ...padDims(shape, 1), ...padDims(strides[0], 0), ...padDims(strides[1], 0)];
-  rt.dispatch(binaryKernel, { op, broadcast: !same }, [a, b, c], params, gridFor(n, 256));
+  rt.dispatch(binaryKernel, { op, broadcast: true }, [a, b, c], params, gridFor(n, 256));
 }

@@ -1,7 +1,7 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  convTiles, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  bandRows, convTiles, copyBandRows, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
   WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
@@ -83,6 +83,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /**
  * Encodes y [N, K, Ho, Wo] = conv2d(x [N, C, H, W], w [K, C, kH, kW]) + bias [K].
  * `bias` null adds nothing. `tiles` defaults to the adapter's configuration.
+ * When x or y is larger than one storage binding, the output is computed a
+ * band of rows at a time from a copy of the input rows it needs: every output
+ * value is the same sum in the same order as in one dispatch.
  */
 export function conv2dForward(
   rt: Runtime,
@@ -93,6 +96,10 @@ export function conv2dForward(
   g: ConvGeometry,
   adapterTiles: ConvTiles = convTiles(rt.info),
 ): void {
+  if (!rt.fitsWhole(x) || !rt.fitsWhole(y)) {
+    forwardInBands(rt, x, w, bias, y, g, adapterTiles);
+    return;
+  }
   const tiles = tilesFor(adapterTiles, g.K, g.N * g.Ho, g.Wo);
   const kPad = Math.ceil(g.K / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
@@ -102,4 +109,25 @@ export function conv2dForward(
   const params = [...geometryParams(g), bias ? 1 : 0, tilesW, count, spatialGroups, kPad / 4];
   // Without a bias any bound buffer will do: the kernel never reads it.
   rt.dispatch(conv2dForwardKernel, tiles, [x, wp, bias ?? wp, y], params, grid1d(spatialGroups * (kPad / tiles.cb)));
+}
+
+/** Output rows [r0, r1) read input rows from r0 sH - pH; the band starts at the first of them inside the image, and its padding covers the rest. */
+function forwardInBands(rt: Runtime, x: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, y: DeviceBuffer, g: ConvGeometry, tiles: ConvTiles): void {
+  if (g.pH >= g.kH) throw new Error(`conv2d: row padding ${g.pH} >= kernel height ${g.kH} is not supported on tensors larger than one storage binding`);
+  const rows = bandRows(rt, 'conv2d', g.Ho, { channels: g.K, width: g.Wo }, { channels: g.C, width: g.W, rows: (r) => Math.min(g.H, (r - 1) * g.sH + g.kH) });
+  for (let n = 0; n < g.N; n++) {
+    for (let r0 = 0; r0 < g.Ho; r0 += rows) {
+      const r1 = Math.min(g.Ho, r0 + rows);
+      const first = r0 * g.sH - g.pH;
+      const i0 = Math.min(Math.max(0, first), g.H - 1);
+      const i1 = Math.max(i0 + 1, Math.min(g.H, (r1 - 1) * g.sH - g.pH + g.kH));
+      const xb = rt.alloc(g.C * (i1 - i0) * g.W * 4, 'conv input band');
+      const yb = rt.alloc(g.K * (r1 - r0) * g.Wo * 4, 'conv output band');
+      copyBandRows(rt, x, xb, { n, channels: g.C, H: g.H, W: g.W }, i0, i1 - i0, true);
+      conv2dForward(rt, xb, w, bias, yb, { ...g, N: 1, H: i1 - i0, Ho: r1 - r0, pH: i0 - first }, tiles);
+      copyBandRows(rt, y, yb, { n, channels: g.K, H: g.Ho, W: g.Wo }, r0, r1 - r0, false);
+      rt.release(xb);
+      rt.release(yb);
+    }
+  }
 }

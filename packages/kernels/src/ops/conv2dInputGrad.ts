@@ -1,7 +1,7 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  convTiles, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  bandRows, convTiles, copyBandRows, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
   WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
@@ -91,7 +91,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /**
  * Encodes gx [N, C, H, W] from gy [N, K, Ho, Wo] and w [K, C, kH, kW] for the
  * convolution `g` (plus bias [C], for conv_transpose2d's forward; null adds
- * nothing). `tiles` defaults to the adapter's configuration.
+ * nothing). `tiles` defaults to the adapter's configuration. When gy or gx is
+ * larger than one storage binding, gx is computed a band of rows at a time
+ * from a copy of the gy rows it needs, each value the same sum in the same
+ * order as in one dispatch.
  */
 export function conv2dInputGrad(
   rt: Runtime,
@@ -102,6 +105,10 @@ export function conv2dInputGrad(
   g: ConvGeometry,
   adapterTiles: ConvTiles = convTiles(rt.info),
 ): void {
+  if (!rt.fitsWhole(gy) || !rt.fitsWhole(gx)) {
+    inputGradInBands(rt, gy, w, bias, gx, g, adapterTiles);
+    return;
+  }
   const tiles = tilesFor(adapterTiles, g.C, g.N * Math.ceil(g.H / g.sH) * g.sH * g.sW, Math.ceil(g.W / g.sW));
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad, true);
@@ -113,4 +120,32 @@ export function conv2dInputGrad(
   const params = [...geometryParams(g), bias ? 1 : 0, Hq, Wq, count, spatialGroups, channelGroups, cPad / 4];
   // Without a bias any bound buffer will do: the kernel never reads it.
   rt.dispatch(conv2dInputGradKernel, tiles, [gy, wp, bias ?? wp, gx], params, grid1d(spatialGroups * channelGroups * g.sH * g.sW));
+}
+
+/**
+ * gx rows [r0, r1) (r0 a multiple of sH, so each row keeps its phase) gather
+ * gy rows [g0, g1); with the band's padding pH' = r0 + pH - g0 sH, band row
+ * i and gy band row o meet at the same taps as rows r0 + i and g0 + o do.
+ */
+function inputGradInBands(rt: Runtime, gy: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, gx: DeviceBuffer, g: ConvGeometry, tiles: ConvTiles): void {
+  const { sH, kH, pH } = g;
+  const span = (r0: number, r1: number): [number, number] => {
+    const g0 = Math.min(g.Ho - 1, Math.max(0, Math.ceil((r0 + pH - kH + 1) / sH)));
+    const g1 = Math.max(g0 + 1, Math.min(g.Ho, Math.floor((r1 - 1 + pH) / sH) + 1));
+    return [g0, g1];
+  };
+  const rows = bandRows(rt, 'conv2dInputGrad', g.H, { channels: g.C, width: g.W }, { channels: g.K, width: g.Wo, rows: (r) => Math.ceil(r / sH) + Math.ceil(kH / sH) }, sH);
+  for (let n = 0; n < g.N; n++) {
+    for (let r0 = 0; r0 < g.H; r0 += rows) {
+      const r1 = Math.min(g.H, r0 + rows);
+      const [g0, g1] = span(r0, r1);
+      const gyb = rt.alloc(g.K * (g1 - g0) * g.Wo * 4, 'conv gradient band');
+      const gxb = rt.alloc(g.C * (r1 - r0) * g.W * 4, 'conv input band');
+      copyBandRows(rt, gy, gyb, { n, channels: g.K, H: g.Ho, W: g.Wo }, g0, g1 - g0, true);
+      conv2dInputGrad(rt, gyb, w, bias, gxb, { ...g, N: 1, H: r1 - r0, Ho: g1 - g0, pH: r0 + pH - g0 * sH }, tiles);
+      copyBandRows(rt, gx, gxb, { n, channels: g.C, H: g.H, W: g.W }, r0, r1 - r0, false);
+      rt.release(gyb);
+      rt.release(gxb);
+    }
+  }
 }

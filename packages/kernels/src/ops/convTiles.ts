@@ -165,3 +165,50 @@ export function packChannelsLast(rt: Runtime, src: DeviceBuffer, A: number, B: n
   build(dst);
   return dst;
 }
+
+/**
+ * Copies rows [r0, r0 + rows) of the `channels` planes of image `n` of a
+ * tensor [N, channels, H, W] into a band [channels, rows, W] (`toBand`), or
+ * the band back into those rows. One buffer copy per plane (its rows are
+ * contiguous), so no binding limit applies: this is how the convolutions
+ * work on tensors larger than one binding, a band of rows at a time.
+ */
+export function copyBandRows(
+  rt: Runtime,
+  tensor: DeviceBuffer,
+  band: DeviceBuffer,
+  plane: { n: number; channels: number; H: number; W: number },
+  r0: number,
+  rows: number,
+  toBand: boolean,
+): void {
+  const { n, channels, H, W } = plane;
+  const bytes = rows * W * 4;
+  for (let c = 0; c < channels; c++) {
+    const at = ((n * channels + c) * H + r0) * W * 4;
+    if (toBand) rt.copy(tensor, at, band, c * bytes, bytes);
+    else rt.copy(band, c * bytes, tensor, at, bytes);
+  }
+}
+
+/**
+ * The most output rows per band such that a band of `outChannels` x rows x
+ * `outWidth` and its input, `inChannels` x inputRows(rows) x `inWidth`, each
+ * fit one binding; a multiple of `multiple`. Throws when one step does not fit.
+ */
+export function bandRows(
+  rt: Runtime,
+  op: string,
+  total: number,
+  out: { channels: number; width: number },
+  input: { channels: number; width: number; rows: (outRows: number) => number },
+  multiple = 1,
+): number {
+  const fits = (rows: number) => rt.fitsBinding(out.channels * rows * out.width * 4) && rt.fitsBinding(input.channels * input.rows(rows) * input.width * 4);
+  let rows = Math.floor(Math.min(total, rt.maxBindingBytes / (4 * out.channels * out.width)) / multiple) * multiple;
+  while (rows >= multiple && !fits(rows)) rows -= multiple;
+  if (rows < multiple) {
+    throw new Error(`${op}: even ${multiple} row(s) of its input or output are larger than one storage binding (${rt.maxBindingBytes} bytes)`);
+  }
+  return Math.min(rows, Math.ceil(total / multiple) * multiple);
+}

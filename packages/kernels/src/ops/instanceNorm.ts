@@ -41,7 +41,7 @@ fn workgroupSum2(v: vec2<f32>, li: u32) -> vec2<f32> {
  * (1 = none, 0 = relu), so one pipeline serves them all.
  */
 export const WGSL_NORM_PARAMS = /* wgsl */ `
-struct Params { planes: u32, channels: u32, size: u32, eps: f32, slope: f32, hasWeight: u32, hasBias: u32 }
+struct Params { planes: u32, channels: u32, size: u32, eps: f32, slope: f32, hasWeight: u32, hasBias: u32, planeOff: u32, xOff: u32, yOff: u32 }
 fn planeWeight(plane: u32) -> f32 { return select(1.0, weight[plane % p.channels], p.hasWeight != 0u); }
 fn planeBias(plane: u32) -> f32 { return select(0.0, bias[plane % p.channels], p.hasBias != 0u); }
 fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
@@ -51,6 +51,10 @@ fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
  * workgroup per plane: the mean, then the biased variance around it (two
  * passes, stable for inputs far from zero), then y = act(x̂ * w + b).
  * Writes (mean, 1/sqrt(var + eps)) per plane to `stats` for the backward.
+ * A dispatch covers `planes` planes from plane `planeOff`, read from x and
+ * written to y at element offsets `xOff`/`yOff` of their bindings: tensors
+ * larger than one binding are normalized a range of whole planes at a time,
+ * so every plane's statistics are its own, as in one dispatch.
  */
 export const instanceNormKernel = defineKernel<{ threads: number }>({
   name: 'instanceNorm',
@@ -67,10 +71,12 @@ ${WGSL_FLAT_WORKGROUP}
 ${wgslWorkgroupSum2(threads)}
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let plane = flatWorkgroup(wid, nwg);
+  let local = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
-  if (plane >= p.planes) { return; }
-  let base = plane * p.size;
+  if (local >= p.planes) { return; }
+  let plane = p.planeOff + local;
+  let base = p.xOff + local * p.size;
+  let outBase = p.yOff + local * p.size;
   let inv = 1.0 / f32(p.size);
   var s = 0.0;
   for (var i = li; i < p.size; i += ${threads}u) { s += x[base + i]; }
@@ -87,7 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let shift = planeBias(plane) - mean * scale;
   for (var i = li; i < p.size; i += ${threads}u) {
     let z = x[base + i] * scale + shift;
-    y[base + i] = z * activationSlope(z);
+    y[outBase + i] = z * activationSlope(z);
   }
 }`,
 });
@@ -116,10 +122,23 @@ export function instanceNorm(
   stats: DeviceBuffer,
   args: InstanceNormArgs,
 ): void {
-  rt.dispatch(instanceNormKernel, { threads: normThreads(args.size) }, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+  const spec = { threads: normThreads(args.size) };
+  if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
+    rt.dispatch(instanceNormKernel, spec, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+    return;
+  }
+  const per = Math.floor(rt.rangeCapacity(1) / args.size);
+  if (per < 1) throw new Error(`instanceNorm: one plane of ${args.size} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
+  for (let p0 = 0; p0 < args.planes; p0 += per) {
+    const count = Math.min(per, args.planes - p0);
+    const xr = rt.bindRange(x, p0 * args.size, count * args.size);
+    const yr = rt.bindRange(y, p0 * args.size, count * args.size);
+    const params = normParams({ ...args, planes: count }, weight, bias, [p0, xr.delta, yr.delta]);
+    rt.dispatch(instanceNormKernel, spec, [xr.view, weight ?? xr.view, bias ?? xr.view, yr.view, stats], params, grid1d(count));
+  }
 }
 
-/** The `Params` words of WGSL_NORM_PARAMS. */
-export function normParams(args: InstanceNormArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null): number[] {
-  return [args.planes, args.channels, args.size, f32Bits(args.eps), f32Bits(args.slope), weight ? 1 : 0, bias ? 1 : 0];
+/** The `Params` words of WGSL_NORM_PARAMS; `offsets` are [planeOff, xOff, yOff] (all 0 for a whole tensor). */
+export function normParams(args: InstanceNormArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null, offsets: readonly [number, number, number] = [0, 0, 0]): number[] {
+  return [args.planes, args.channels, args.size, f32Bits(args.eps), f32Bits(args.slope), weight ? 1 : 0, bias ? 1 : 0, ...offsets];
 }

@@ -18,12 +18,17 @@ const SOURCE_INDEX: Record<PadMode, string> = {
   replicate: 'return clamp(o - before, 0, n - 1);',
 };
 
-/** Pads the last two dims of contiguous [planes, h, w] to [planes, oh, ow]. */
+/**
+ * Pads the last two dims of contiguous [planes, h, w] to [planes, oh, ow],
+ * reading x and writing y from element offsets `xOff`/`yOff` of their
+ * bindings (a tensor larger than one binding is padded a range of planes at
+ * a time).
+ */
 export const padKernel = defineKernel<{ mode: PadMode }>({
   name: 'pad',
   bindings: ['read', 'read_write'],
   source: ({ mode }) => /* wgsl */ `
-struct Params { rows: u32, h: u32, w: u32, oh: u32, ow: u32, left: u32, top: u32, value: f32 }
+struct Params { rows: u32, h: u32, w: u32, oh: u32, ow: u32, left: u32, top: u32, value: f32, xOff: u32, yOff: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -41,11 +46,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let sx = sourceIndex(i32(ox), i32(p.left), i32(p.w));
   for (var r = r0; r < min(r0 + ${PAD_ROWS}u, p.rows); r++) {
     let sy = sourceIndex(i32(oy), i32(p.top), i32(p.h));
-    let o = r * p.ow + ox;
+    let o = p.yOff + r * p.ow + ox;
     if (sx < 0 || sy < 0) {
       y[o] = p.value;
     } else {
-      y[o] = x[(plane * p.h + u32(sy)) * p.w + u32(sx)];
+      y[o] = x[p.xOff + (plane * p.h + u32(sy)) * p.w + u32(sx)];
     }
     oy++;
     if (oy == p.oh) { oy = 0u; plane++; }
@@ -70,7 +75,23 @@ export function padOutputSize({ h, w, pad }: PadArgs): [number, number] {
 
 export function pad(rt: Runtime, mode: PadMode, x: DeviceBuffer, y: DeviceBuffer, args: PadArgs, value = 0): void {
   const [oh, ow] = padOutputSize(args);
-  const rows = args.planes * oh;
-  const params = [rows, args.h, args.w, oh, ow, args.pad[0], args.pad[2], f32Bits(value)];
-  rt.dispatch(padKernel, { mode }, [x, y], params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
+  const encode = (xv: DeviceBuffer, yv: DeviceBuffer, planes: number, xOff: number, yOff: number) => {
+    const rows = planes * oh;
+    const params = [rows, args.h, args.w, oh, ow, args.pad[0], args.pad[2], f32Bits(value), xOff, yOff];
+    rt.dispatch(padKernel, { mode }, [xv, yv], params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
+  };
+  if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
+    encode(x, y, args.planes, 0, 0);
+    return;
+  }
+  const inPlane = args.h * args.w;
+  const outPlane = oh * ow;
+  const per = Math.floor(rt.rangeCapacity(1) / Math.max(inPlane, outPlane));
+  if (per < 1) throw new Error(`pad: one plane of ${Math.max(inPlane, outPlane)} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
+  for (let p0 = 0; p0 < args.planes; p0 += per) {
+    const count = Math.min(per, args.planes - p0);
+    const xr = rt.bindRange(x, p0 * inPlane, count * inPlane);
+    const yr = rt.bindRange(y, p0 * outPlane, count * outPlane);
+    encode(xr.view, yr.view, count, xr.delta, yr.delta);
+  }
 }

@@ -46,6 +46,9 @@ fn f(v: f32) -> f32 { return ${UNARY_OPS[op]}; }
 ${wgslElementwiseMain('  y[i] = f(x[i]);')}`,
 });
 
+/** y = f(x) over n elements; tensors larger than one binding are mapped a range at a time. */
 export function unary(rt: Runtime, op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, n: number, a = 0, b = 0): void {
-  rt.dispatch(unaryKernel, { op }, [x, y], [n, f32Bits(a), f32Bits(b)], gridFor(n, 256));
+  for (const { views, count } of rt.elementRanges(n, [x, y])) {
+    rt.dispatch(unaryKernel, { op }, views, [count, f32Bits(a), f32Bits(b)], gridFor(count, 256));
+  }
 }

@@ -1,5 +1,5 @@
 /** Sequential: applies its layers in order. */
-import { instanceNorm2d, type Tensor } from '@stripes/tensor';
+import { isGradEnabled, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
 import { LeakyReLU, ReLU } from './activation.ts';
 import { InstanceNorm2d } from './norm.ts';
@@ -14,10 +14,15 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // Without a graph nothing keeps the intermediate outputs: each is freed once
+    // the next layer has read it, so a large image needs memory for two of them
+    // at a time, not for all.
+    const freeAsYouGo = !isGradEnabled();
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
       const next = this.layers[i + 1];
+      const input = h;
       // InstanceNorm followed by (Leaky)ReLU runs as one fused kernel each way,
       // saving a pass and a saved tensor; both layers stay, so names are unchanged.
       if (layer instanceof InstanceNorm2d && (next instanceof ReLU || next instanceof LeakyReLU)) {
@@ -26,6 +31,7 @@ export class Sequential extends Module {
       } else {
         h = layer.call(h);
       }
+      if (freeAsYouGo && input !== x && input !== h) input.dispose();
     }
     return h;
   }
