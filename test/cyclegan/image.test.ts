@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromCHW, resize, toCHW, toChannels, type ImageU8, type ResampleFilter } from '@stripes/cyclegan';
+import { fromCHW, resize, tensor2im, toCHW, toChannels, type ImageU8, type ResampleFilter } from '@stripes/cyclegan';
 import { ImageDecodeError, decodeImage, encodePng, probeImage, readImage, writePng } from '@stripes/cyclegan/node';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
@@ -206,6 +206,16 @@ describe('channel conversion', () => {
     expect(fromCHW(toCHW(all))).toEqual(all);
     const wild = fromCHW({ channels: 1, height: 1, width: 5, data: Float32Array.from([-3, 2, Number.NaN, 0, 0.5]) });
     expect(Array.from(wild.data)).toEqual([0, 255, 0, 128, 191]);
+  });
+
+  it("tensor2im truncates (y + 1) / 2 * 255 in float32 as the reference's does", () => {
+    const all: ImageU8 = { width: 256, height: 1, channels: 1, data: Uint8Array.from({ length: 256 }, (_, i) => i) };
+    // numpy 1.24: ((x + 1) / 2.0 * 255.0).astype(np.uint8) of torchvision's normalized bytes gives 1..63 one lower.
+    expect(Array.from(tensor2im(toCHW(all)).data)).toEqual(Array.from(all.data, (v) => (v >= 1 && v <= 63 ? v - 1 : v)));
+    const wild = tensor2im({ channels: 1, height: 1, width: 6, data: Float32Array.from([-3, 2, Number.NaN, 0, 0.5, 0.999]) });
+    expect(Array.from(wild.data)).toEqual([0, 255, 0, 127, 191, 254]);
+    const rgb = tensor2im({ channels: 3, height: 1, width: 2, data: Float32Array.from([-1, 1, 0, 0.2, 0.6, -0.6]) });
+    expect(Array.from(rgb.data)).toEqual([0, 127, 204, 255, 153, 50]); // numpy, the same values
   });
 });
 

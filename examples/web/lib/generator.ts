@@ -2,10 +2,11 @@
  * Generators from the bytes of a file the user picks (our safetensors, or a
  * PyTorch `.pth` such as the reference's pretrained `latest_net_G.pth`), and
  * translating one image with them, as `stripes-cyclegan translate` does: no
- * resizing, sizes padded to a multiple of 4 by edge replication and cropped back.
+ * resizing, sizes padded to a multiple of 4 by edge replication and cropped back,
+ * pixels as the reference's tensor2im makes them.
  */
 import { decodeWeights } from '@stripes/nn';
-import { findGenerators, fromCHW, toCHW, toChannels, translateTensor, type GeneratorSpec, type GeneratorWeights, type ImageU8, type ResnetGenerator } from '@stripes/cyclegan';
+import { findGenerators, tensor2im, toCHW, toChannels, translateTensor, type GeneratorSpec, type GeneratorWeights, type ImageU8, type ResnetGenerator } from '@stripes/cyclegan';
 import { tensor, tidy } from '@stripes/tensor';
 
 /** Every generator in a file: G_A and G_B of a CLI checkpoint, or the one of a generator state dict (.safetensors or .pth). */
@@ -21,7 +22,7 @@ export async function translateImage(net: ResnetGenerator, spec: GeneratorSpec, 
   const { width: w, height: h } = chw;
   const y = tidy(() => translateTensor(net, tensor(chw.data, [1, chw.channels, h, w])));
   try {
-    return fromCHW({ channels: spec.outputNc, height: h, width: w, data: await y.data() });
+    return tensor2im({ channels: spec.outputNc, height: h, width: w, data: await y.data() });
   } finally {
     y.dispose();
   }

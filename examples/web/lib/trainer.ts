@@ -5,7 +5,7 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, fromCHW, getParams, readLosses, renderEntry, sampleRow,
+  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, getParams, readLosses, renderEntry, sampleRow, tensor2im,
   type CycleGANLosses, type CycleGANVisuals, type ImageU8, type Split, type TransformOptions,
 } from '@stripes/cyclegan';
 import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
@@ -114,12 +114,12 @@ export class DemoTrainer {
   }
 }
 
-/** Reads one step's six images back and lays them out in the CLI's sample-grid order; disposes them. */
+/** Reads one step's six images back and lays them out as the CLI's sample grid (order and pixels); disposes them. */
 async function sampleGrid(visuals: CycleGANVisuals): Promise<ImageU8> {
   const entries = Object.entries(visuals) as Array<[keyof CycleGANVisuals, Tensor]>;
   try {
     const images = await Promise.all(
-      entries.map(async ([, t]) => fromCHW({ channels: t.shape[1], height: t.shape[2], width: t.shape[3], data: await t.data() })),
+      entries.map(async ([, t]) => tensor2im({ channels: t.shape[1], height: t.shape[2], width: t.shape[3], data: await t.data() })),
     );
     const row = sampleRow(Object.fromEntries(entries.map(([k], n) => [k, images[n]])) as Record<keyof CycleGANVisuals, ImageU8>);
     return composeGrid([row]);

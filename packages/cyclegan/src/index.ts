@@ -46,7 +46,7 @@ export {
   type TranslationReport,
 } from './metrics.ts';
 export type { ImageU8, ImageCHW } from './image/types.ts';
-export { toCHW, fromCHW, toChannels } from './image/convert.ts';
+export { toCHW, fromCHW, tensor2im, toChannels } from './image/convert.ts';
 export { resize, type ImageF32, type ResampleFilter } from './image/resize.ts';
 export {
   applyTransform,

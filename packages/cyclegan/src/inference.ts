@@ -2,6 +2,7 @@
  * Inference: loading a generator from a checkpoint, the `test` command
  * (every testA and testB image through both directions, an HTML page, and
  * metrics.json) and the `translate` command (any file or folder, any size).
+ * Images a model made are written as the reference's `tensor2im` writes them.
  */
 import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -10,7 +11,7 @@ import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
 import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
 import { ImageDecodeError, readImage, writePng } from './image/codec.ts';
-import { fromCHW, toCHW, toChannels } from './image/convert.ts';
+import { tensor2im, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
 import { CycleGAN, translateTensor } from './model/cyclegan.ts';
@@ -76,7 +77,7 @@ function toTensor(img: ImageCHW): Tensor {
 
 async function toImage(t: Tensor): Promise<ImageU8> {
   const [, channels, height, width] = t.shape;
-  return fromCHW({ channels, height, width, data: await t.data() });
+  return tensor2im({ channels, height, width, data: await t.data() });
 }
 
 export interface TestConfig {
@@ -162,7 +163,8 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         fake.dispose();
         rec.dispose();
         l1.dispose();
-        const realImg = fromCHW(real);
+        // As the reference's test.py saves it: through tensor2im like the outputs.
+        const realImg = tensor2im(real);
         const files = { real: `${stem}_real_${side}.png`, fake: `${stem}_fake_${other}.png`, rec: `${stem}_rec_${side}.png` };
         mkdirSync(dirname(join(imageDir, files.real)), { recursive: true });
         writePng(join(imageDir, files.real), realImg);

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '@stripes/tensor';
 import { writePng } from '../image/codec.ts';
-import { fromCHW } from '../image/convert.ts';
+import { tensor2im } from '../image/convert.ts';
 import type { ImageU8 } from '../image/types.ts';
 import type { CycleGANVisuals } from '../model/cyclegan.ts';
 import { writeFileAtomic } from '../report/atomicWrite.ts';
@@ -18,11 +18,11 @@ import { appendLossRecord, LOSS_LOG_FILE, LOSS_PLOT_FILE, trimLossLog, writeLoss
 import { ProgressWriter, type ProgressStream } from '../report/progress.ts';
 import type { IterationInfo, TrainHooks } from '../train.ts';
 
-/** The first image of a batch tensor [N, C, H, W]. */
+/** The first image of a batch tensor [N, C, H, W], as the reference's visualizer saves it (tensor2im). */
 async function firstImage(t: Tensor): Promise<ImageU8> {
   const [, channels, height, width] = t.shape;
   const data = await t.data();
-  return fromCHW({ channels, height, width, data: data.subarray(0, channels * height * width) });
+  return tensor2im({ channels, height, width, data: data.subarray(0, channels * height * width) });
 }
 
 export interface TrainReport {

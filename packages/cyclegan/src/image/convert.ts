@@ -49,22 +49,38 @@ export function toCHW(img: ImageU8): ImageCHW {
   return { channels, height, width, data };
 }
 
-/** Planar CHW in [-1, 1] to interleaved bytes: clamp, (x + 1) * 127.5, round to nearest. */
-export function fromCHW(chw: ImageCHW): ImageU8 {
+/** Planar CHW to interleaved bytes, each value mapped by `byte` (clamped to [-1, 1] first; NaN to -1). */
+function toBytes(chw: ImageCHW, fn: string, byte: (x: number) => number): ImageU8 {
   const { width, height, channels, data: src } = chw;
-  if (channels < 1 || channels > 4) throw new Error(`fromCHW: expected 1 to 4 channels, got ${channels}`);
+  if (channels < 1 || channels > 4) throw new Error(`${fn}: expected 1 to 4 channels, got ${channels}`);
   const plane = width * height;
   if (src.length !== plane * channels) {
-    throw new Error(`fromCHW: ${channels}x${height}x${width} needs ${plane * channels} values, got ${src.length}`);
+    throw new Error(`${fn}: ${channels}x${height}x${width} needs ${plane * channels} values, got ${src.length}`);
   }
   const data = new Uint8Array(plane * channels);
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < channels; c++) {
       const x = src[c * plane + p];
       // NaN clamps to -1 so a diverged model writes black, not garbage.
-      const clamped = x > 1 ? 1 : x >= -1 ? x : -1;
-      data[p * channels + c] = Math.round((clamped + 1) * 127.5);
+      data[p * channels + c] = byte(x > 1 ? 1 : x >= -1 ? x : -1);
     }
   }
   return { width, height, channels: channels as ImageU8['channels'], data };
+}
+
+/** Planar CHW in [-1, 1] to interleaved bytes: clamp, (x + 1) * 127.5, round to nearest; `toCHW`'s exact inverse. */
+export function fromCHW(chw: ImageCHW): ImageU8 {
+  return toBytes(chw, 'fromCHW', (x) => Math.round((x + 1) * 127.5));
+}
+
+/**
+ * A network's output in [-1, 1] to bytes as the reference's `tensor2im`
+ * (util/util.py) writes its result images: (x + 1) / 2 * 255 in float32, cast
+ * to uint8, which truncates. Every image a model produced goes through this,
+ * so our files compare pixel for pixel with the reference's. Unlike `fromCHW`
+ * it is lossy on the way back: 63 of the 256 byte values of an input come
+ * back one lower, as in the reference's saved real images.
+ */
+export function tensor2im(chw: ImageCHW): ImageU8 {
+  return toBytes(chw, 'tensor2im', (x) => Math.trunc(Math.fround(Math.fround(Math.fround(x + 1) / 2) * 255)));
 }
