@@ -17,7 +17,20 @@ export {
   type ResnetGeneratorOptions,
   type NLayerDiscriminatorOptions,
 } from './model/networks.ts';
-export { generatorSpec, findGenerators, loadGenerator, type GeneratorSpec, type GeneratorWeights } from './model/generatorWeights.ts';
+export { generatorSpec, findGenerators, loadGenerator, describeGenerator, dropRunningStats, type GeneratorSpec, type GeneratorWeights } from './model/generatorWeights.ts';
+export {
+  fromReferenceNetworks,
+  toReferenceNetworks,
+  discriminatorSpec,
+  referenceFileName,
+  referenceOptions,
+  REFERENCE_NETWORKS,
+  type ReferenceNetwork,
+  type ReferenceNetworkFile,
+  type ReferenceState,
+  type CycleGANArchitecture,
+  type DiscriminatorSpec,
+} from './model/referenceWeights.ts';
 export {
   CycleGAN,
   readLosses,

@@ -19,6 +19,11 @@ export interface GeneratorSpec {
   dropout: boolean;
 }
 
+/** A generator in words ('3 -> 3 channels, ngf 64, 9 blocks, no dropout'), for messages. */
+export function describeGenerator(g: GeneratorSpec): string {
+  return `${g.inputNc} -> ${g.outputNc} channels, ngf ${g.ngf}, ${g.nBlocks} blocks, ${g.dropout ? 'dropout' : 'no dropout'}`;
+}
+
 /** Weights ready for `new ResnetGenerator(spec).loadStateDict(weights)`. */
 export interface GeneratorWeights {
   /** 'G_A', 'G_B', or 'generator' for a bare state dict. */
@@ -38,6 +43,22 @@ const GENERATOR_PREFIXES: ReadonlyArray<[prefix: string, name: string]> = [
 
 /** What InstanceNorm(track_running_stats) layers of 2017-18 PyTorch wrote, and the reference deletes at load. */
 const RUNNING_STATS = /\.(running_mean|running_var|num_batches_tracked)$/;
+
+/**
+ * A state dict without the InstanceNorm running statistics that the
+ * reference's `__patch_instance_norm_state_dict` deletes from every network
+ * it loads (our networks have no BatchNorm, so every such key is one), and
+ * the keys left out.
+ */
+export function dropRunningStats(all: Record<string, TensorEntry>): { weights: Record<string, TensorEntry>; dropped: string[] } {
+  const weights: Record<string, TensorEntry> = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(all)) {
+    if (RUNNING_STATS.test(key)) dropped.push(key);
+    else weights[key] = value;
+  }
+  return { weights, dropped };
+}
 
 /**
  * The architecture of the ResnetGenerator whose state dict this is: the first
@@ -77,14 +98,8 @@ export function findGenerators(all: Record<string, TensorEntry>, source: string)
   const found: GeneratorWeights[] = [];
   for (const [prefix, name] of GENERATOR_PREFIXES) {
     if (!(`${prefix}model.1.weight` in all)) continue;
-    const weights: Record<string, TensorEntry> = {};
-    const dropped: string[] = [];
-    for (const [key, value] of Object.entries(all)) {
-      if (!key.startsWith(prefix)) continue;
-      const own = key.slice(prefix.length);
-      if (RUNNING_STATS.test(own)) dropped.push(own);
-      else weights[own] = value;
-    }
+    const own = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+    const { weights, dropped } = dropRunningStats(own);
     found.push({ name, spec: generatorSpec(weights, source), weights, dropped });
   }
   if (found.length === 0) {
