@@ -71,7 +71,7 @@ describe('parseArgs defaults', () => {
     expect(o).toMatchObject({ command: 'test', resultsDir: './results', loadSize: 256, cropSize: 256, phase: 'test', numTest: Infinity, epoch: 'latest' });
     // Training-only options are not accepted by test.
     expect(o).not.toHaveProperty('lr');
-    expect(problems('test', ['--dataroot', 'd', '--lr', '0.1'])).toEqual(['--lr is not a test option (it belongs to train)']);
+    expect(problems('test', ['--dataroot', 'd', '--lr', '0.1'])).toEqual(['--lr is not a test option (it belongs to train and import)']);
   });
 
   it('translate: a checkpoint, a direction and two paths', () => {
@@ -81,6 +81,23 @@ describe('parseArgs defaults', () => {
     expectTypeOf(o.input).toEqualTypeOf<string>();
     expect(parseArgs('translate', ['in.png', '--direction=BtoA', 'out.png', '--model=m']).direction).toBe('BtoA');
     expect(parseArgs('translate', ['--model', 'm', '--', '--odd-name.png', 'out.png']).input).toBe('--odd-name.png');
+    // No default size: absent unless given.
+    expect(parseArgs('translate', ['--model', 'm', '--load_size', '256', 'a', 'b']).loadSize).toBe(256);
+    expectTypeOf(o.loadSize).toEqualTypeOf<number | undefined>();
+  });
+
+  it('convert, import, export: paths, the reference run, and options absent unless given', () => {
+    expect(parseArgs('convert', ['a.pth', 'b.safetensors'])).toEqual({ command: 'convert', input: 'a.pth', output: 'b.safetensors' });
+    const imported = parseArgs('import', ['--reference_dir', 'checkpoints/horse2zebra', '--lr', '0.0001']);
+    expect(imported).toEqual({
+      command: 'import', referenceDir: 'checkpoints/horse2zebra', checkpointsDir: './checkpoints', epoch: 'latest', overwrite: false,
+      ganMode: 'lsgan', lambdaA: 10, lambdaB: 10, lambdaIdentity: 0.5, poolSize: 50, lr: 0.0001, beta1: 0.5, nEpochs: 100, nEpochsDecay: 100, seed: 0,
+    });
+    expectTypeOf(imported.name).toEqualTypeOf<string | undefined>();
+    expect(parseArgs('import', ['--reference_dir', 'r', '--name', 'n', '--epoch_count', '7'])).toMatchObject({ name: 'n', epochCount: 7 });
+    expect(parseArgs('export', ['--name', 'n'])).toEqual({ command: 'export', name: 'n', checkpointsDir: './checkpoints', epoch: 'latest', overwrite: false });
+    expect(problems('import', ['--ngf', '8'])).toEqual(['--ngf is not an import option (it belongs to train and test)', 'missing required option --reference_dir']);
+    expect(problems('convert', ['only.pth'])).toEqual(['expected 2 arguments (<input> <output>), got 1']);
   });
 });
 
@@ -222,7 +239,21 @@ describe('help', () => {
     expect(helpText('translate')).toMatch(/nothing is\s+written over an input/);
     expect(helpText('test')).toMatch(/--load_size <int> +.*\[default: 256\]/);
     expect(helpText('test')).toContain('--results_dir');
-    expect(helpText('translate')).toMatch(/^Usage: stripes-cyclegan translate --model <checkpoint> \[options\] <input> <output>/);
+    expect(helpText('translate')).toMatch(/^Usage: stripes-cyclegan translate --model <file> \[options\] <input> <output>/);
+  });
+
+  it('convert, import and export: their options, and what the ones without a default do', () => {
+    expect(helpText('convert')).toMatch(/^Usage: stripes-cyclegan convert <input> <output>\n\n<input> is a state dict/);
+    expect(helpText('convert')).not.toContain('Options:');
+    const importHelp = helpText('import');
+    expect(importHelp).toMatch(/--reference_dir <dir> +.*\[required\]/);
+    expect(importHelp).toMatch(/--name <string> +.*\[default: the reference_dir's name\]$/m);
+    expect(importHelp).toMatch(/--epoch_count <int> +the epoch the imported run starts at \[default: the one after --epoch; 1 for latest/);
+    expect(importHelp).toMatch(/--lr <float> +initial Adam learning rate \[default: 0.0002\]/);
+    expect(importHelp).toMatch(/Adam and the pools start\s+fresh/);
+    expect(importHelp).not.toMatch(/--ngf|--dataroot/);
+    expect(helpText('export')).toMatch(/--output_dir <dir> +where the .pth files go \[default: <checkpoints_dir>\/<name>, where the reference looks for them\]$/m);
+    expect(helpText('translate')).toMatch(/--load_size <int> +scale each image to load_size x load_size first .*\[default: each image keeps its size\]$/m);
   });
 
   it('recognizes help requests', () => {

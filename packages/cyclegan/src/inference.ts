@@ -1,11 +1,13 @@
 /**
- * Inference: loading a generator from a checkpoint, the `test` command
- * (every testA and testB image through both directions, an HTML page, and
- * metrics.json) and the `translate` command (any file or folder, any size).
- * Images a model made are written as the reference's `tensor2im` writes them.
+ * Inference: loading a model from a checkpoint or a generator from any
+ * weights file, the `test` command (every testA and testB image through both
+ * directions, an HTML page, and metrics.json) and the `translate` command
+ * (any file or folder, any size). Images a model made are written as the
+ * reference's `tensor2im` writes them.
  */
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { decodeWeights, type DecodedWeights } from '@stripes/nn';
 import { tensor, tidy, type Tensor } from '@stripes/tensor';
 import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
@@ -15,6 +17,8 @@ import { tensor2im, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
 import { CycleGAN, translateTensor } from './model/cyclegan.ts';
+import { describeGenerator, findGenerators, loadGenerator, type GeneratorSpec } from './model/generatorWeights.ts';
+import type { ResnetGenerator } from './model/networks.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
 import { checkImageSizes, checkpointPath, readTrainingCheckpoint } from './train.ts';
@@ -63,7 +67,8 @@ function reasonOf(e: unknown): string {
   return e instanceof ImageDecodeError ? e.reason : (e as Error).message;
 }
 
-function realPath(path: string): string {
+/** The path with links and '..' resolved, as the file system has it; the absolute path when it does not exist. */
+export function realPath(path: string): string {
   try {
     return realpathSync(path);
   } catch {
@@ -78,6 +83,49 @@ function toTensor(img: ImageCHW): Tensor {
 async function toImage(t: Tensor): Promise<ImageU8> {
   const [, channels, height, width] = t.shape;
   return tensor2im({ channels, height, width, data: await t.data() });
+}
+
+/** Test-time crops are centred, as torchvision's CenterCrop would take them; nothing is random at test time. */
+const CENTRE = { cropX: 0.5, cropY: 0.5, flip: false };
+
+/** A weights file of any kind we read (safetensors, or a `.pth` in either container); errors name the file. */
+export function readWeightsFile(path: string): DecodedWeights {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a weights file' : (e as Error).message}`);
+  }
+  return decodeWeights(bytes, path);
+}
+
+export interface LoadedGenerator {
+  generator: ResnetGenerator;
+  spec: GeneratorSpec;
+  /** Which generator of the file it is, and the direction it maps, in words. */
+  description: string;
+}
+
+/**
+ * The generator to translate with, from any weights file: G_A (AtoB) or G_B
+ * (BtoA) of a stripes-cyclegan checkpoint, or the only generator of a bare
+ * state dict (the reference's `latest_net_G.pth`, a `.safetensors` one),
+ * which maps whichever way it was trained, whatever `direction` says.
+ * Dispose the generator when done.
+ */
+export function loadGeneratorFile(path: string, direction: 'AtoB' | 'BtoA'): LoadedGenerator {
+  const decoded = readWeightsFile(path);
+  const found = findGenerators(decoded.tensors, path);
+  const named = found.find((g) => g.name === (direction === 'AtoB' ? 'G_A' : 'G_B'));
+  const chosen = named ?? found.find((g) => g.name === 'generator');
+  if (!chosen) throw new Error(`${path}: holds ${found.map((g) => g.name).join(' and ')} but not the generator for ${direction}`);
+  const left = chosen.dropped.length + decoded.dropped.length;
+  const stats = left ? `; left out its ${left} InstanceNorm running statistics, as the reference does` : '';
+  const description = named
+    ? `${chosen.name} (${direction}) of a CycleGAN checkpoint, ${describeGenerator(chosen.spec)}`
+    : `the single generator of a ${decoded.format} file, ${describeGenerator(chosen.spec)}: it maps the way it was trained, so --direction does not apply${stats}`;
+  return { generator: loadGenerator(chosen, path), spec: chosen.spec, description };
 }
 
 export interface TestConfig {
@@ -126,8 +174,6 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
   const imageDir = join(outDir, 'images');
   mkdirSync(imageDir, { recursive: true });
   const transform = { preprocess: config.preprocess, loadSize: config.loadSize, cropSize: config.cropSize, noFlip: true };
-  // Test crops are centred, as torchvision's CenterCrop would take them; there is no randomness at test time.
-  const centre = { cropX: 0.5, cropY: 0.5, flip: false };
   const pairs: TestPair[] = [];
   const translated: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
   const originals: Record<'A' | 'B', ImageU8[]> = { A: [], B: [] };
@@ -146,7 +192,7 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         const stem = stems[k];
         let real: ImageCHW;
         try {
-          real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, centre);
+          real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, CENTRE);
         } catch (e) {
           if (config.strict) throw new Error(`${path}: ${reasonOf(e)}`);
           log(`skipping unusable image ${path}: ${reasonOf(e)}`);
@@ -239,15 +285,22 @@ function demoMetrics(config: TestConfig, namesA: string[], fakeB: ImageU8[], log
 export interface TranslateOptions {
   /** Stop at the first image that cannot be used instead of reporting and skipping it. */
   strict?: boolean;
+  /**
+   * Scale each image to loadSize x loadSize first (bicubic, aspect ignored),
+   * as the reference's test.py does (`--load_size 256`, with crop_size 256).
+   * Unset: each image keeps its size.
+   */
+  loadSize?: number;
   log?: (line: string) => void;
 }
 
 /**
  * `translate`: one image file, or every image in a folder (subfolders
- * included), at its own size. A folder's outputs keep their relative paths
- * (`outputStems`) as PNG; nothing is written over an input; images that
- * cannot be decoded are reported and skipped unless `strict`. Resolves to
- * the paths written.
+ * included), at its own size or scaled to `loadSize`, with the generator of
+ * any weights file (`loadGeneratorFile`). A folder's outputs keep their
+ * relative paths (`outputStems`) as PNG; nothing is written over an input;
+ * images that cannot be decoded are reported and skipped unless `strict`.
+ * Resolves to the paths written.
  */
 export async function translatePath(
   modelPath: string,
@@ -256,7 +309,8 @@ export async function translatePath(
   output: string,
   options: TranslateOptions | ((line: string) => void) = {},
 ): Promise<string[]> {
-  const { strict = false, log = console.log } = typeof options === 'function' ? { log: options } : options;
+  const { strict = false, loadSize, log = console.log } = typeof options === 'function' ? { log: options } : options;
+  if (loadSize !== undefined) checkImageSizes({ loadSize, cropSize: loadSize, preprocess: 'resize_and_crop' });
   if (!existsSync(input)) throw new Error(`translate: input not found: ${input}`);
   const isDir = statSync(input).isDirectory();
   const inputs = isDir ? listImages(input, log) : [input];
@@ -269,23 +323,31 @@ export async function translatePath(
   const clash = outputs.find((o) => existsSync(o) && inputSet.has(realPath(o)));
   if (clash) throw new Error(`translate: ${clash} is an input and would be written over: choose another output`);
 
-  const model = loadModel(modelPath);
-  const channels = (direction === 'AtoB' ? model.options.inputNc : model.options.outputNc) as 1 | 3;
+  const { generator, spec, description } = loadGeneratorFile(modelPath, direction);
+  log(`translate: ${modelPath}: ${description}`);
+  const channels = spec.inputNc;
+  if (channels !== 1 && channels !== 3) {
+    generator.dispose();
+    throw new Error(`translate: ${modelPath}: the generator takes ${channels}-channel images; images are translated as gray (1) or RGB (3)`);
+  }
   const written: string[] = [];
   const skipped: string[] = [];
   try {
     for (const [k, path] of inputs.entries()) {
       let img: ImageCHW;
       try {
-        img = toCHW(toChannels(readImage(path), channels));
+        const decoded = readImage(path);
+        img = loadSize === undefined
+          ? toCHW(toChannels(decoded, channels))
+          : applyTransform(decoded, { preprocess: 'resize_and_crop', loadSize, cropSize: loadSize, noFlip: true, channels }, CENTRE);
       } catch (e) {
         if (strict || !isDir || !(e instanceof ImageDecodeError)) throw e;
         log(`skipping unusable image ${path}: ${e.reason}`);
         skipped.push(path);
         continue;
       }
-      // No resizing: the image keeps its own size (translateTensor pads what the generator needs).
-      const y = tidy(() => translateTensor(model.generator(direction), toTensor(img)));
+      // Any size: translateTensor pads what the generator needs and crops back.
+      const y = tidy(() => translateTensor(generator, toTensor(img)));
       const out = outputs[k];
       mkdirSync(dirname(out), { recursive: true });
       try {
@@ -296,7 +358,7 @@ export async function translatePath(
       written.push(out);
     }
   } finally {
-    model.dispose();
+    generator.dispose();
   }
   if (written.length === 0) throw new Error(`translate: none of the ${inputs.length} images in ${input} could be decoded`);
   log(`translate: wrote ${written.length} image(s) to ${output}${skipped.length ? `; skipped ${skipped.length} that could not be decoded` : ''}`);

@@ -1,8 +1,10 @@
 /**
  * @stripes/cyclegan/node: CycleGAN on files, for Node.js: PNG/JPEG codecs,
  * the unaligned dataset and its worker-thread loader, the training loop with
- * checkpoints and reports on disk, the `test` and `translate` commands, the
- * mini horse2zebra dataset written to disk, and the `stripes-cyclegan` CLI.
+ * checkpoints and reports on disk, the `test` and `translate` commands,
+ * weights to and from the reference PyTorch code (`convert`, `import`,
+ * `export`), the mini horse2zebra dataset written to disk, and the
+ * `stripes-cyclegan` CLI.
  * The host-free model, transforms and report pieces are `@stripes/cyclegan`.
  */
 export { readImage, writePng, decodeImage, encodePng, probeImage, ImageDecodeError, MAX_MEGAPIXELS, type ImageFormat, type ImageInfo } from './image/codec.ts';
@@ -28,7 +30,28 @@ export {
   type IterationInfo,
   type TrainCheckpointJson,
 } from './train.ts';
-export { runTest, translatePath, loadModel, outputStems, type TestConfig, type TestMetrics, type TestResult, type TranslateOptions as TranslatePathOptions } from './inference.ts';
+export {
+  runTest,
+  translatePath,
+  loadModel,
+  loadGeneratorFile,
+  readWeightsFile,
+  outputStems,
+  type LoadedGenerator,
+  type TestConfig,
+  type TestMetrics,
+  type TestResult,
+  type TranslateOptions as TranslatePathOptions,
+} from './inference.ts';
+export {
+  convertWeights,
+  importReferenceRun,
+  exportReferenceRun,
+  type ImportConfig,
+  type ImportResult,
+  type ImportTrainingOptions,
+  type ExportConfig,
+} from './interop.ts';
 export { validateCheckpoint, networkShapes, CheckpointFormatError, CHECKPOINT_FORMAT, CHECKPOINT_LIMITS, type ValidateOptions } from './model/checkpointFormat.ts';
 export {
   generateMiniZebra,
@@ -60,4 +83,7 @@ export {
   type TrainOptions,
   type TestOptions,
   type TranslateOptions,
+  type ConvertOptions,
+  type ImportOptions,
+  type ExportOptions,
 } from './cli/options.ts';

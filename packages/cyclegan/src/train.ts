@@ -283,6 +283,14 @@ export function checkTrainingSizes(config: Pick<TrainConfig, 'loadSize' | 'cropS
   }
 }
 
+/**
+ * The generator of a run's data order, crops and flips (the model's own
+ * generators take seed .. seed + 3): a run's loader starts from its state.
+ */
+export function dataRng(seed: number): Rng {
+  return new Rng(seed + 4);
+}
+
 export function checkpointPath(config: Pick<TrainConfig, 'checkpointsDir' | 'name'>, label: string | number): string {
   return join(config.checkpointsDir, config.name, `${label}${CHECKPOINT_SUFFIX}`);
 }
@@ -392,7 +400,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       inputNc: channels(o.inputNc), outputNc: channels(o.outputNc),
       loadSize: config.loadSize, cropSize: config.cropSize, preprocess: config.preprocess, noFlip: config.noFlip,
       serialBatches: config.serialBatches, maxDatasetSize: config.maxDatasetSize, strict: config.strict,
-      rng: new Rng(o.seed + 4), log,
+      rng: dataRng(o.seed), log,
     });
     const data = (loader = new DataLoader({ dataset, batchSize: config.batchSize, workers: config.workers ?? 1 }));
     log(`dataset: ${dataset.pathsA.length} A images, ${dataset.pathsB.length} B images; ${dataset.length} per epoch, ${data.length} batches of ${config.batchSize}`);

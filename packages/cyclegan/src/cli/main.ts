@@ -1,9 +1,11 @@
 /**
- * `stripes-cyclegan train | test | translate`, with the reference code's
- * option names (see `--help`).
+ * `stripes-cyclegan train | test | translate | convert | import | export`,
+ * with the reference code's option names (see `--help`).
  */
+import { basename, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
 import { runTest, translatePath } from '../inference.ts';
+import { convertWeights, exportReferenceRun, importReferenceRun } from '../interop.ts';
 import { checkpointPath, train, TrainingDivergedError, type TrainConfig } from '../train.ts';
 import { COMMANDS, helpText, isHelpRequest, OptionsError, parseCommandLine, type Command, type TrainOptions } from './options.ts';
 import { trainReport } from './trainReport.ts';
@@ -13,7 +15,10 @@ const USAGE = `usage: stripes-cyclegan <command> [options]
 commands:
   train       train a CycleGAN on <dataroot>/trainA and trainB
   test        translate every image of <dataroot>/testA and testB both ways; writes images, an HTML page and metrics.json
-  translate   translate one image or a folder with a checkpoint: translate --model <ckpt> [--direction AtoB] <in> <out>
+  translate   translate one image or a folder: translate --model <checkpoint | generator .pth/.safetensors> [--direction AtoB] <in> <out>
+  convert     a state dict from .pth to .safetensors or back: convert <in> <out>
+  import      a reference (PyTorch) run's <epoch>_net_{G_A,G_B,D_A,D_B}.pth as a checkpoint train --continue_train resumes
+  export      a checkpoint's networks as the reference's <epoch>_net_{G_A,G_B,D_A,D_B}.pth
 
 'stripes-cyclegan <command> --help' lists a command's options and their defaults.`;
 
@@ -76,6 +81,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   }
+  // Files only: no device needed.
+  if (options.command === 'convert') {
+    convertWeights(options.input, options.output);
+    return 0;
+  }
+  if (options.command === 'export') {
+    exportReferenceRun({ name: options.name, checkpointsDir: options.checkpointsDir, epoch: options.epoch, outputDir: options.outputDir, overwrite: options.overwrite });
+    return 0;
+  }
   const info = await ready();
   console.log(`WebGPU adapter: ${info.name}`);
 
@@ -110,6 +124,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(`images and page: ${result.htmlPath}\nmetrics: ${result.metricsPath}\n${JSON.stringify(result.metrics, null, 2)}`);
     return 0;
   }
-  await translatePath(options.model, options.direction, options.input, options.output, { strict: options.strict });
+  if (options.command === 'import') {
+    const o = options;
+    await importReferenceRun({
+      referenceDir: o.referenceDir, epoch: o.epoch, checkpointsDir: o.checkpointsDir, overwrite: o.overwrite,
+      // A reference run's folder is named after its experiment (checkpoints/<name>).
+      name: o.name ?? basename(resolve(o.referenceDir)),
+      options: {
+        ganMode: o.ganMode, lambdaA: o.lambdaA, lambdaB: o.lambdaB, lambdaIdentity: o.lambdaIdentity, poolSize: o.poolSize,
+        lr: o.lr, beta1: o.beta1, nEpochs: o.nEpochs, nEpochsDecay: o.nEpochsDecay, epochCount: o.epochCount, seed: o.seed,
+      },
+    });
+    return 0;
+  }
+  await translatePath(options.model, options.direction, options.input, options.output, { strict: options.strict, loadSize: options.loadSize });
   return 0;
 }

@@ -1,6 +1,6 @@
 /**
- * The option table of `stripes-cyclegan train | test | translate`, with the
- * reference code's names and defaults (options/base_options.py,
+ * The option table of `stripes-cyclegan train | test | translate | convert |
+ * import | export`, with the reference code's names and defaults (options/base_options.py,
  * train_options.py, test_options.py, and cycle_gan_model.py's overrides).
  * Every option is spelled as in the reference (`--lambda_A`), in kebab-case
  * (`--lambda-A`) or in camelCase (`--lambdaA`); parsed values use the
@@ -8,7 +8,7 @@
  * run reports them all.
  */
 
-export const COMMANDS = ['train', 'test', 'translate'] as const;
+export const COMMANDS = ['train', 'test', 'translate', 'convert', 'import', 'export'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Value = string | number | boolean;
@@ -19,8 +19,13 @@ interface Spec {
   help: string;
   /** Absent for required options. */
   default?: Value;
-  /** Command-specific defaults, as the reference's TestOptions overrides. */
-  commandDefault?: Partial<Record<Command, Value>>;
+  /**
+   * Command-specific defaults, as the reference's TestOptions overrides; null:
+   * none, the option is absent unless given (the command's help says why).
+   */
+  commandDefault?: Partial<Record<Command, Value | null>>;
+  /** Command-specific help lines. */
+  commandHelp?: Partial<Record<Command, string>>;
   required?: boolean;
   choices?: readonly string[];
   /** Inclusive bounds; `above` is an exclusive lower bound. */
@@ -34,7 +39,9 @@ interface Spec {
 
 const TRAIN_TEST = ['train', 'test'] as const;
 const TRAIN = ['train'] as const;
-const ALL = ['train', 'test', 'translate'] as const;
+/** `import` writes a checkpoint for a training run: it takes the training options train stores in one. */
+const TRAIN_IMPORT = ['train', 'import'] as const;
+const IMAGES = ['train', 'test', 'translate'] as const;
 
 /**
  * Keyed by the reference spelling. Choices list only what this package
@@ -43,10 +50,25 @@ const ALL = ['train', 'test', 'translate'] as const;
  */
 const OPTIONS = {
   dataroot: { type: 'string', commands: TRAIN_TEST, required: true, metavar: 'dir', help: 'folder holding trainA, trainB, testA, testB' },
-  name: { type: 'string', commands: TRAIN_TEST, default: 'experiment_name', help: 'experiment name: checkpoints and samples go under <checkpoints_dir>/<name>' },
-  checkpoints_dir: { type: 'string', commands: TRAIN_TEST, default: './checkpoints', metavar: 'dir', help: 'where experiments are saved' },
+  reference_dir: {
+    type: 'string', commands: ['import'], required: true, metavar: 'dir',
+    help: "a reference run's folder (its checkpoints/<name>) holding <epoch>_net_G_A.pth, _G_B, _D_A and _D_B",
+  },
+  name: {
+    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'experiment_name', commandDefault: { import: null },
+    help: 'experiment name: checkpoints and samples go under <checkpoints_dir>/<name>',
+    commandHelp: { import: "experiment name: the checkpoint goes under <checkpoints_dir>/<name> [default: the reference_dir's name]" },
+  },
+  checkpoints_dir: { type: 'string', commands: ['train', 'test', 'import', 'export'], default: './checkpoints', metavar: 'dir', help: 'where experiments are saved' },
   results_dir: { type: 'string', commands: ['test'], default: './results', metavar: 'dir', help: 'where test outputs and their HTML page are written' },
-  model: { type: 'string', commands: ['translate'], required: true, metavar: 'checkpoint', help: 'checkpoint file to translate with' },
+  output_dir: {
+    type: 'string', commands: ['export'], commandDefault: { export: null }, metavar: 'dir',
+    help: 'where the .pth files go [default: <checkpoints_dir>/<name>, where the reference looks for them]',
+  },
+  model: {
+    type: 'string', commands: ['translate'], required: true, metavar: 'file',
+    help: "weights to translate with: a stripes-cyclegan checkpoint, or a generator state dict (.pth, as the reference's latest_net_G.pth, or .safetensors)",
+  },
 
   input_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'input image channels: 3 for RGB, 1 for grayscale' },
   output_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'output image channels: 3 for RGB, 1 for grayscale' },
@@ -60,10 +82,13 @@ const OPTIONS = {
   init_gain: { type: 'float', commands: TRAIN, default: 0.02, above: 0, help: 'standard deviation of the normal initialization' },
   no_dropout: { type: 'flag', commands: TRAIN_TEST, default: true, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
 
-  direction: { type: 'choice', commands: ALL, default: 'AtoB', choices: ['AtoB', 'BtoA'], help: 'AtoB or BtoA: which domain is the input' },
+  direction: { type: 'choice', commands: IMAGES, default: 'AtoB', choices: ['AtoB', 'BtoA'], help: 'AtoB or BtoA: which domain is the input' },
   serial_batches: { type: 'flag', commands: TRAIN, default: false, help: 'take B images in order instead of at random' },
   batch_size: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'images per batch' },
-  load_size: { type: 'int', commands: TRAIN_TEST, default: 286, commandDefault: { test: 256 }, min: 1, help: 'scale images to this size' },
+  load_size: {
+    type: 'int', commands: IMAGES, default: 286, commandDefault: { test: 256, translate: null }, min: 1, help: 'scale images to this size',
+    commandHelp: { translate: "scale each image to load_size x load_size first (bicubic, aspect ignored), as the reference's test.py does at 256 [default: each image keeps its size]" },
+  },
   crop_size: { type: 'int', commands: TRAIN_TEST, default: 256, min: 1, help: 'then crop to this size' },
   preprocess: {
     type: 'choice',
@@ -75,28 +100,39 @@ const OPTIONS = {
   no_flip: { type: 'flag', commands: TRAIN, default: false, help: 'do not flip images horizontally for augmentation' },
   max_dataset_size: { type: 'int', commands: TRAIN_TEST, default: Infinity, infinite: true, min: 1, help: 'use at most this many images per folder' },
   phase: { type: 'string', commands: TRAIN_TEST, default: 'train', commandDefault: { test: 'test' }, help: 'folder suffix to read: <dataroot>/<phase>A and <phase>B' },
-  seed: { type: 'int', commands: TRAIN_TEST, default: 0, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
+  seed: { type: 'int', commands: ['train', 'test', 'import'], default: 0, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
 
-  gan_mode: { type: 'choice', commands: TRAIN, default: 'lsgan', choices: ['lsgan', 'vanilla'], help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
-  lambda_A: { type: 'float', commands: TRAIN, default: 10, min: 0, help: 'weight of the cycle loss A -> B -> A' },
-  lambda_B: { type: 'float', commands: TRAIN, default: 10, min: 0, help: 'weight of the cycle loss B -> A -> B' },
-  lambda_identity: { type: 'float', commands: TRAIN, default: 0.5, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
-  pool_size: { type: 'int', commands: TRAIN, default: 50, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
-  lr: { type: 'float', commands: TRAIN, default: 0.0002, above: 0, help: 'initial Adam learning rate' },
-  beta1: { type: 'float', commands: TRAIN, default: 0.5, min: 0, max: 0.999999, help: 'Adam momentum term' },
+  gan_mode: { type: 'choice', commands: TRAIN_IMPORT, default: 'lsgan', choices: ['lsgan', 'vanilla'], help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
+  lambda_A: { type: 'float', commands: TRAIN_IMPORT, default: 10, min: 0, help: 'weight of the cycle loss A -> B -> A' },
+  lambda_B: { type: 'float', commands: TRAIN_IMPORT, default: 10, min: 0, help: 'weight of the cycle loss B -> A -> B' },
+  lambda_identity: { type: 'float', commands: TRAIN_IMPORT, default: 0.5, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
+  pool_size: { type: 'int', commands: TRAIN_IMPORT, default: 50, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
+  lr: { type: 'float', commands: TRAIN_IMPORT, default: 0.0002, above: 0, help: 'initial Adam learning rate' },
+  beta1: { type: 'float', commands: TRAIN_IMPORT, default: 0.5, min: 0, max: 0.999999, help: 'Adam momentum term' },
   lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
-  n_epochs: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs at the initial learning rate' },
-  n_epochs_decay: { type: 'int', commands: TRAIN, default: 100, min: 0, help: 'epochs of linear decay to zero' },
-  epoch_count: { type: 'int', commands: TRAIN, default: 1, min: 1, help: "number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)" },
+  n_epochs: { type: 'int', commands: TRAIN_IMPORT, default: 100, min: 0, help: 'epochs at the initial learning rate' },
+  n_epochs_decay: { type: 'int', commands: TRAIN_IMPORT, default: 100, min: 0, help: 'epochs of linear decay to zero' },
+  epoch_count: {
+    type: 'int', commands: TRAIN_IMPORT, default: 1, commandDefault: { import: null }, min: 1,
+    help: 'number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)',
+    commandHelp: { import: 'the epoch the imported run starts at [default: the one after --epoch; 1 for latest, whose epoch the reference does not record]' },
+  },
 
   save_epoch_freq: { type: 'int', commands: TRAIN, default: 5, min: 1, help: 'save a checkpoint every this many epochs' },
   save_latest_freq: { type: 'int', commands: TRAIN, default: 5000, min: 1, help: 'save the latest checkpoint every this many iterations' },
   display_freq: { type: 'int', commands: TRAIN, default: 400, min: 1, help: 'write a sample grid every this many iterations' },
   print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
   continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch (see "Resuming" below)' },
-  overwrite: { type: 'flag', commands: TRAIN, default: false, help: "start a new run in an experiment folder that holds a previous run's checkpoints or loss log, replacing them" },
-  epoch: { type: 'string', commands: TRAIN_TEST, default: 'latest', help: "checkpoint to load: 'latest' or an epoch number" },
-  strict: { type: 'flag', commands: ALL, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
+  overwrite: {
+    type: 'flag', commands: ['train', 'import', 'export'], default: false,
+    help: "start a new run in an experiment folder that holds a previous run's checkpoints or loss log, replacing them",
+    commandHelp: { import: 'replace the checkpoint if it exists', export: 'replace .pth files of that epoch already in the output folder' },
+  },
+  epoch: {
+    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'latest', help: "checkpoint to load: 'latest' or an epoch number",
+    commandHelp: { import: "which of the reference's files: <epoch>_net_G_A.pth...; the checkpoint is written as <epoch>.ckpt.safetensors" },
+  },
+  strict: { type: 'flag', commands: IMAGES, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
   num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
 } as const satisfies Record<string, Spec>;
 
@@ -107,12 +143,19 @@ export type OptionName = keyof Table;
 type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 type ValueOf<S> = S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : S extends { type: 'int' | 'float' } ? number : S extends { type: 'flag' } ? boolean : string;
 type NamesFor<C extends Command> = { [K in OptionName]: C extends Table[K]['commands'][number] ? K : never }[OptionName];
+/** Options with no default for the command (commandDefault null): absent unless given. */
+type Unset<K extends OptionName, C extends Command> = K extends OptionName ? (Table[K] extends { commandDefault: infer D } ? (C extends keyof D ? (D[C] extends null ? K : never) : never) : never) : never;
 
-export type OptionsFor<C extends Command> = { command: C } & { [K in NamesFor<C> as Camel<K>]: ValueOf<Table[K]> };
+export type OptionsFor<C extends Command> = { command: C } & { [K in Exclude<NamesFor<C>, Unset<NamesFor<C>, C>> as Camel<K>]: ValueOf<Table[K]> } & {
+  [K in Unset<NamesFor<C>, C> as Camel<K>]?: ValueOf<Table[K]>;
+};
 export type TrainOptions = OptionsFor<'train'>;
 export type TestOptions = OptionsFor<'test'>;
 export type TranslateOptions = OptionsFor<'translate'> & { input: string; output: string };
-export type ParsedOptions = TrainOptions | TestOptions | TranslateOptions;
+export type ConvertOptions = OptionsFor<'convert'> & { input: string; output: string };
+export type ImportOptions = OptionsFor<'import'>;
+export type ExportOptions = OptionsFor<'export'>;
+export type ParsedOptions = TrainOptions | TestOptions | TranslateOptions | ConvertOptions | ImportOptions | ExportOptions;
 
 /** Every problem found in one command line. */
 export class OptionsError extends Error {
@@ -125,7 +168,7 @@ export class OptionsError extends Error {
   }
 }
 
-const POSITIONALS: Record<Command, readonly string[]> = { train: [], test: [], translate: ['input', 'output'] };
+const POSITIONALS: Record<Command, readonly string[]> = { train: [], test: [], translate: ['input', 'output'], convert: ['input', 'output'], import: [], export: [] };
 
 function camel(name: string): string {
   return name.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
@@ -146,9 +189,11 @@ function namesFor(command: Command): OptionName[] {
 /** Accepted spelling -> option name, over all commands. */
 const BY_SPELLING = new Map<string, OptionName>((Object.keys(OPTIONS) as OptionName[]).flatMap((n) => spellings(n).map((s) => [s, n] as [string, OptionName])));
 
-function defaultOf(name: OptionName, command: Command): Value | undefined {
+/** undefined: required; null: absent unless given. */
+function defaultOf(name: OptionName, command: Command): Value | null | undefined {
   const spec = specOf(name);
-  return spec.commandDefault?.[command] ?? spec.default;
+  const own = spec.commandDefault?.[command];
+  return own === undefined ? spec.default : own;
 }
 
 function editDistance(a: string, b: string): number {
@@ -179,7 +224,7 @@ function unknownOption(token: string, key: string, command: Command): string {
   const known = BY_SPELLING.get(key);
   if (known) {
     const where = specOf(known).commands.join(' and ');
-    return `${token} is not a ${command} option (it belongs to ${where})`;
+    return `${token} is not ${/^[aeiou]/.test(command) ? 'an' : 'a'} ${command} option (it belongs to ${where})`;
   }
   const names = namesFor(command);
   const match = closest(key, names.flatMap(spellings));
@@ -237,7 +282,7 @@ function isValueToken(token: string | undefined): token is string {
 
 /** Checks that involve several options, as the reference asserts at startup. */
 function crossCheck(command: Command, v: Record<string, Value>, problems: string[]): void {
-  if (command === 'translate') return;
+  if (command !== 'train' && command !== 'test') return;
   const preprocess = v.preprocess as string;
   const load = v.load_size as number;
   const crop = v.crop_size as number;
@@ -257,6 +302,9 @@ function crossCheck(command: Command, v: Record<string, Value>, problems: string
 export function parseArgs(command: 'train', argv: readonly string[]): TrainOptions;
 export function parseArgs(command: 'test', argv: readonly string[]): TestOptions;
 export function parseArgs(command: 'translate', argv: readonly string[]): TranslateOptions;
+export function parseArgs(command: 'convert', argv: readonly string[]): ConvertOptions;
+export function parseArgs(command: 'import', argv: readonly string[]): ImportOptions;
+export function parseArgs(command: 'export', argv: readonly string[]): ExportOptions;
 export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions;
 /** Parses the arguments after the command name; throws `OptionsError` listing every problem. */
 export function parseArgs(command: Command, argv: readonly string[]): ParsedOptions {
@@ -318,7 +366,7 @@ export function parseCommandLine(command: Command, argv: readonly string[]): { o
       if (specOf(name).required && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`missing required option --${name}`);
       continue;
     }
-    values[name] = v;
+    if (v !== null) values[name] = v;
   }
   const expected = POSITIONALS[command];
   if (positional.length !== expected.length) {
@@ -374,7 +422,29 @@ const NOTES: Partial<Record<Command, string[]>> = {
     '<input> is an image or a folder (searched recursively); a folder\'s outputs keep their relative',
     'paths, as <output>/<path without extension>.png (<name>.<ext>.png when two inputs share a name).',
     'Images that cannot be decoded are reported and skipped (--strict stops instead); nothing is',
-    'written over an input. Images of any size are translated at their own size.',
+    'written over an input. Without --load_size, images of any size are translated at their own size.',
+    'A checkpoint holds G_A (AtoB) and G_B (BtoA); a generator state dict holds one generator, which',
+    'maps the way it was trained (--direction does not apply; the run says which it used). Outputs are',
+    "written as the reference's tensor2im writes them ((y + 1) / 2 * 255, truncated to 8 bits).",
+  ],
+  convert: [
+    '<input> is a state dict: .safetensors, or a PyTorch .pth in either container (told apart by',
+    "its bytes); <output>'s extension sets the format: .safetensors, or .pth / .pt (the zip format",
+    'torch.load(..., weights_only=True) reads). Every float tensor is written as float32; int64',
+    'num_batches_tracked counters are left out. A .pth is read safely: no code in it can run.',
+  ],
+  import: [
+    "Turns a reference run's <reference_dir>/<epoch>_net_{G_A,G_B,D_A,D_B}.pth into",
+    '<checkpoints_dir>/<name>/<epoch>.ckpt.safetensors, from which train --continue_train [--epoch E]',
+    'goes on. The architecture is read off the weight shapes and every tensor is checked (all problems',
+    'in one error). The reference saves no optimizer state or image pool: Adam and the pools start',
+    'fresh. The training options given here (or the defaults) are the ones the resumed run uses;',
+    "give those of the reference run (its train_opt.txt lists them).",
+  ],
+  export: [
+    'Writes the four networks of <checkpoints_dir>/<name>/<epoch>.ckpt.safetensors as',
+    '<epoch>_net_G_A.pth, _G_B, _D_A and _D_B in PyTorch\'s zip format, which the reference\'s test.py',
+    'and train.py load (torch.load(..., weights_only=True), then load_state_dict).',
   ],
 };
 
@@ -383,19 +453,25 @@ export function helpText(command: Command): string {
   const usage: Record<Command, string> = {
     train: 'stripes-cyclegan train --dataroot <dir> [options]',
     test: 'stripes-cyclegan test --dataroot <dir> [options]',
-    translate: 'stripes-cyclegan translate --model <checkpoint> [options] <input> <output>',
+    translate: 'stripes-cyclegan translate --model <file> [options] <input> <output>',
+    convert: 'stripes-cyclegan convert <input> <output>',
+    import: 'stripes-cyclegan import --reference_dir <dir> [options]',
+    export: 'stripes-cyclegan export --name <name> [options]',
   };
-  const rows = namesFor(command).map((n) => [`--${n}${metavarOf(n)}`, `${specOf(n).help} [${formatDefault(defaultOf(n, command))}]`]);
+  const rows = namesFor(command).map((n) => {
+    const spec = specOf(n);
+    const help = spec.commandHelp?.[command] ?? spec.help;
+    const value = defaultOf(n, command);
+    // An option with no default says what happens without it in its own help.
+    return [`--${n}${metavarOf(n)}`, value === null ? help : `${help} [${formatDefault(value)}]`];
+  });
   const width = Math.min(40, Math.max(...rows.map(([l]) => l.length)));
   const lines = rows.map(([l, r]) => (l.length > width ? `  ${l}\n  ${' '.repeat(width)}  ${r}` : `  ${l.padEnd(width)}  ${r}`));
-  return [
-    `Usage: ${usage[command]}`,
-    '',
-    'Options:',
-    ...lines,
-    ...(NOTES[command] ? ['', ...NOTES[command]] : []),
-    '',
-    'Option names may also be written in kebab-case (--lambda-A) or camelCase (--lambdaA);',
-    'values go after a space or an = sign; flags take an optional =true or =false.',
-  ].join('\n');
+  const options = lines.length
+    ? ['', 'Options:', ...lines]
+    : [];
+  const spelling = lines.length
+    ? ['', 'Option names may also be written in kebab-case (--lambda-A) or camelCase (--lambdaA);', 'values go after a space or an = sign; flags take an optional =true or =false.']
+    : [];
+  return [`Usage: ${usage[command]}`, ...options, ...(NOTES[command] ? ['', ...NOTES[command]] : []), ...spelling].join('\n');
 }

@@ -1,0 +1,172 @@
+/**
+ * Weights between stripes and the reference PyTorch code, on files:
+ * `convert` (a state dict from `.pth` to `.safetensors` or back), `import`
+ * (a reference training run's four `<epoch>_net_*.pth` files to a checkpoint
+ * that `train --continue_train` resumes) and `export` (a checkpoint to the
+ * four files the reference's test.py and train.py load).
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { encodeSafetensors, writePth } from '@stripes/nn';
+import { readWeightsFile, realPath } from './inference.ts';
+import { CYCLEGAN_DEFAULTS, CycleGAN, type CycleGANOptions, type ResolvedCycleGANOptions } from './model/cyclegan.ts';
+import { fromReferenceNetworks, REFERENCE_NETWORKS, referenceFileName, referenceOptions, toReferenceNetworks, type ReferenceNetwork } from './model/referenceWeights.ts';
+import { writeFileAtomic } from './report/atomicWrite.ts';
+import { checkpointPath, dataRng, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
+
+type Log = (line: string) => void;
+
+/** Output formats by file extension. */
+const OUTPUT_FORMATS: Record<string, 'safetensors' | 'pth'> = { '.safetensors': 'safetensors', '.pth': 'pth', '.pt': 'pth' };
+
+/**
+ * `convert`: the state dict of `input` (safetensors, or a `.pth` in either
+ * container) written to `output` in the format its extension names:
+ * `.safetensors`, or `.pth` / `.pt` (the zip format `torch.load(...,
+ * weights_only=True)` reads). Every float tensor is kept, as f32;
+ * `num_batches_tracked` counters are left out (the reader drops int64).
+ */
+export function convertWeights(input: string, output: string, log: Log = console.log): { format: 'safetensors' | 'pth'; tensors: number } {
+  const format = OUTPUT_FORMATS[extname(output).toLowerCase()];
+  if (!format) throw new Error(`convert: ${output}: the output's extension sets its format: .safetensors, or .pth / .pt (PyTorch's zip format)`);
+  if (existsSync(output) && realPath(output) === realPath(input)) throw new Error(`convert: the output is the input (${input}): choose another file`);
+  const { tensors, format: from, dropped, wrapper } = readWeightsFile(input);
+  writeFileAtomic(output, format === 'pth' ? writePth(tensors) : encodeSafetensors(tensors));
+  const count = Object.keys(tensors).length;
+  const notes = [
+    ...(wrapper ? [`the state dict under '${wrapper}'`] : []),
+    ...(dropped.length ? [`left out ${dropped.length} int64 num_batches_tracked counter(s)`] : []),
+  ];
+  log(`convert: read ${count} tensors from ${input}, a ${from} file, and wrote them to ${output} as ${format}${notes.length ? `; ${notes.join('; ')}` : ''}`);
+  if ('net_G_A.model.1.weight' in tensors) {
+    log("convert: this is a stripes-cyclegan training checkpoint (networks, Adam state, pooled images in one file); 'stripes-cyclegan export' writes the four files the reference loads");
+  }
+  return { format, tensors: count };
+}
+
+/** The model options `import` takes from its caller: everything but the architecture, which the files fix. */
+export type ImportTrainingOptions = Omit<CycleGANOptions, 'inputNc' | 'outputNc' | 'ngf' | 'ndf' | 'nBlocks' | 'nLayersD' | 'dropout'>;
+
+export interface ImportConfig {
+  /** A reference run's folder (its `checkpoints/<name>`). */
+  referenceDir: string;
+  /** Which of its files: 'latest' or an epoch number. The checkpoint written takes the same label. */
+  epoch: string;
+  /** Where the checkpoint goes: <checkpointsDir>/<name>/<epoch>.ckpt.safetensors. */
+  name: string;
+  checkpointsDir: string;
+  /** Options of the run to come (the reference keeps none with its weights); default: the reference's. `epochCount` defaults to the epoch after `epoch` (1 for 'latest'). */
+  options?: ImportTrainingOptions;
+  /** Replace a checkpoint already at the destination. */
+  overwrite?: boolean;
+  log?: Log;
+}
+
+export interface ImportResult {
+  path: string;
+  options: ResolvedCycleGANOptions;
+}
+
+/** Epochs whose G_A file a reference run folder holds, for messages. */
+function savedEpochs(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith('_net_G_A.pth')).map((n) => n.slice(0, -'_net_G_A.pth'.length)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `import`: reads `<referenceDir>/<epoch>_net_{G_A,G_B,D_A,D_B}.pth`, infers
+ * the architecture from their shapes (every tensor checked), and writes a
+ * training checkpoint at epoch `epochCount`, iteration 0, that `train
+ * --continue_train --epoch <epoch>` resumes. The reference saves no
+ * optimizer state or image pool: Adam's moments and the pools start empty.
+ */
+export async function importReferenceRun(config: ImportConfig): Promise<ImportResult> {
+  const { referenceDir, epoch, log = console.log } = config;
+  const paths = Object.fromEntries(REFERENCE_NETWORKS.map((n) => [n, join(referenceDir, referenceFileName(epoch, n))])) as Record<ReferenceNetwork, string>;
+  const missing = REFERENCE_NETWORKS.filter((n) => !existsSync(paths[n])).map((n) => referenceFileName(epoch, n));
+  if (missing.length) {
+    const epochs = savedEpochs(referenceDir);
+    throw new Error(
+      `import: ${referenceDir} has no ${missing.join(', ')} (a reference run saves <epoch>_net_G_A.pth, _G_B, _D_A and _D_B); ` +
+        (epochs.length ? `it holds --epoch ${epochs.join(', ')}` : existsSync(referenceDir) ? 'it holds none' : 'the folder does not exist'),
+    );
+  }
+  const files = Object.fromEntries(REFERENCE_NETWORKS.map((n) => [n, { source: paths[n], tensors: readWeightsFile(paths[n]).tensors }])) as Parameters<typeof fromReferenceNetworks>[0];
+  let state;
+  try {
+    state = fromReferenceNetworks(files);
+  } catch (e) {
+    throw new Error(`import: ${referenceDir} (--epoch ${epoch}): ${(e as Error).message}`);
+  }
+  const { architecture } = state;
+  const given = Object.fromEntries(Object.entries(config.options ?? {}).filter(([, v]) => v !== undefined)) as ImportTrainingOptions;
+  const options: ResolvedCycleGANOptions = {
+    ...CYCLEGAN_DEFAULTS, ...given, ...architecture,
+    epochCount: given.epochCount ?? (/^\d+$/.test(epoch) ? Number(epoch) + 1 : 1),
+  };
+  const last = options.nEpochs + options.nEpochsDecay;
+  if (options.epochCount > last) {
+    throw new Error(`import: the run would start at epoch ${options.epochCount}, past the schedule's last epoch ${last} (n_epochs ${options.nEpochs} + n_epochs_decay ${options.nEpochsDecay}): give --epoch_count or a longer schedule`);
+  }
+  if (options.lambdaIdentity > 0 && options.inputNc !== options.outputNc) {
+    throw new Error(`import: the networks map ${options.inputNc} to ${options.outputNc} channels, so the identity loss cannot apply: give --lambda_identity 0`);
+  }
+  const path = checkpointPath(config, epoch);
+  if (existsSync(path) && !config.overwrite) throw new Error(`import: ${path} exists: give --overwrite to replace it, or another --name`);
+
+  mkdirSync(dirname(path), { recursive: true });
+  const model = new CycleGAN(options);
+  try {
+    model.loadState(state.tensors);
+    const loader = { epoch: 0, position: 0, epochRng: null, rng: dataRng(options.seed).getState() };
+    await saveTrainingCheckpoint(path, model, { epoch: options.epochCount, epochIter: 0, totalIters: 0, loader });
+  } finally {
+    model.dispose();
+  }
+  const dropped = REFERENCE_NETWORKS.reduce((n, net) => n + state.dropped[net].length, 0);
+  log(`import: ${referenceDir} --epoch ${epoch}: ${referenceOptions(architecture)}${dropped ? `; left out ${dropped} InstanceNorm running statistics, as the reference does` : ''}`);
+  log(
+    `import: wrote ${path}: the run starts at epoch ${options.epochCount} (lr ${options.lr}, n_epochs ${options.nEpochs}, n_epochs_decay ${options.nEpochsDecay}). ` +
+      'The reference saves no optimizer state or image pool: Adam and the image pools start fresh. ' +
+      `Resume with: stripes-cyclegan train --dataroot <data> --name ${config.name} --checkpoints_dir ${config.checkpointsDir} --continue_train${epoch === 'latest' ? '' : ` --epoch ${epoch}`}`,
+  );
+  return { path, options };
+}
+
+export interface ExportConfig {
+  name: string;
+  checkpointsDir: string;
+  /** The checkpoint: 'latest' or an epoch number; the files are named after it (`latest_net_G_A.pth`). */
+  epoch: string;
+  /** Default: the experiment folder, <checkpointsDir>/<name>, where the reference looks for them. */
+  outputDir?: string;
+  /** Replace files already there. */
+  overwrite?: boolean;
+  log?: Log;
+}
+
+/**
+ * `export`: the four networks of `<checkpointsDir>/<name>/<epoch>.ckpt.safetensors`
+ * as `<epoch>_net_{G_A,G_B,D_A,D_B}.pth` in PyTorch's zip format, which
+ * `torch.load(..., weights_only=True)` and the reference's `load_state_dict`
+ * accept. Resolves to the paths written.
+ */
+export function exportReferenceRun(config: ExportConfig): string[] {
+  const { epoch, log = console.log } = config;
+  const source = checkpointPath(config, epoch);
+  const { json, tensors } = readTrainingCheckpoint(source, { training: false });
+  const outputDir = config.outputDir ?? join(config.checkpointsDir, config.name);
+  const nets = toReferenceNetworks(tensors, json.model);
+  const paths = REFERENCE_NETWORKS.map((n) => join(outputDir, referenceFileName(epoch, n)));
+  const existing = paths.filter((p) => existsSync(p));
+  if (existing.length && !config.overwrite) {
+    throw new Error(`export: ${existing.map((p) => basename(p)).join(', ')} already in ${outputDir}: give --overwrite to replace them, or another --output_dir`);
+  }
+  REFERENCE_NETWORKS.forEach((n, i) => writeFileAtomic(paths[i], writePth(nets[n])));
+  log(`export: wrote ${paths.map((p) => basename(p)).join(', ')} to ${outputDir} from ${source}`);
+  log(`export: the reference loads them (test.py --model cycle_gan, or --model test --model_suffix _A) with ${referenceOptions(json.model)}`);
+  return paths;
+}
