@@ -3,7 +3,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateMiniZebra, readTrainingCheckpoint } from '@stripes/cyclegan/node';
+import { CycleGAN, toReferenceNetworks } from '@stripes/cyclegan';
+import { generateMiniZebra, readImage, readTrainingCheckpoint, readWeightsFile } from '@stripes/cyclegan/node';
+import { decodeSafetensors, readPth, writePth, type TensorEntry } from '@stripes/nn';
 
 // The binary as installed: it runs the compiled dist/, in a plain Node process (no tsx).
 const pkg = join(__dirname, '../../packages/cyclegan');
@@ -153,5 +155,98 @@ describe('stripes-cyclegan', () => {
     for (const [k, v] of Object.entries(a.tensors)) {
       if (k.startsWith('net_')) expect(b.tensors[k].data, k).toEqual(v.data);
     }
+  });
+
+  const pthDir = join(__dirname, '../golden/fixtures/pth');
+
+  test("translate with the reference's .pth: says which generator it used, and writes tensor2im's bytes", () => {
+    const out = join(root, 'pth-out.png');
+    const r = run(['translate', '--model', join(pthDir, 'generator_ngf8_2018_legacy.pth'), '--direction', 'BtoA', join(pthDir, 'parity_input.png'), out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/the single generator of a pth \(legacy\) file, 3 -> 3 channels, ngf 8, 9 blocks, no dropout: it maps the way it was trained, so --direction does not apply; left out its 69 InstanceNorm running statistics/);
+    // What the reference's tensor2im made of PyTorch's output (test/golden/pth_parity.py).
+    const want = decodeSafetensors(readFileSync(join(pthDir, 'parity.safetensors'))).tensors.get('legacy.png.tensor2im')!;
+    const got = readImage(out);
+    expect([got.height, got.width, got.channels]).toEqual(want.shape);
+    let offByOne = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      const d = Math.abs(got.data[i] - want.data[i]);
+      expect(d, `value ${i}`).toBeLessThanOrEqual(1);
+      offByOne += d;
+    }
+    expect(offByOne).toBeLessThanOrEqual(want.data.length * 0.001);
+  });
+
+  test('convert .pth -> .safetensors -> .pth: the same tensors both ways', () => {
+    const source = join(pthDir, 'generator_ngf8_2018_legacy.pth');
+    const st = join(root, 'g.safetensors');
+    const back = join(root, 'g.pth');
+    const there = run(['convert', source, st]);
+    expect(there.status, there.stderr).toBe(0);
+    expect(there.stdout).toMatch(/read 94 tensors from .*, a pth \(legacy\) file, and wrote them to .*g\.safetensors as safetensors; left out 23 int64 num_batches_tracked/);
+    expect(there.stdout).not.toMatch(/WebGPU adapter/);
+    expect(run(['convert', st, back]).status).toBe(0);
+    const original = readWeightsFile(source).tensors;
+    for (const file of [st, back]) {
+      const got = readWeightsFile(file).tensors;
+      expect(Object.keys(got).sort(), file).toEqual(Object.keys(original).sort());
+      for (const [k, t] of Object.entries(original)) {
+        expect(got[k].shape, k).toEqual(t.shape);
+        expect(got[k].data, k).toEqual(t.data);
+      }
+    }
+    const bad = run(['convert', source, join(root, 'g.onnx')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/g\.onnx: the output's extension sets its format: \.safetensors, or \.pth/);
+  });
+
+  test("import a reference run's four files, go on training with --continue_train, export it back", async () => {
+    // A reference run as its train.py leaves it: <epoch>_net_*.pth, weights only; G_A with 2018-style InstanceNorm statistics.
+    const ref = join(root, 'refrun');
+    mkdirSync(ref);
+    const model = new CycleGAN({ ngf: 4, ndf: 4, nBlocks: 6, nLayersD: 2, seed: 9 });
+    const state = Object.fromEntries(
+      await Promise.all(Object.entries(model.stateTensors()).filter(([k]) => k.startsWith('net_')).map(async ([k, t]) => [k, { shape: [...t.shape], data: await t.data() }] as const)),
+    ) as Record<string, TensorEntry>;
+    model.dispose();
+    const nets = toReferenceNetworks(state, { inputNc: 3, outputNc: 3, ngf: 4, ndf: 4, nBlocks: 6, nLayersD: 2, dropout: false });
+    nets.G_A.set('model.2.running_mean', { shape: [4], data: new Float32Array(4) });
+    nets.G_A.set('model.2.running_var', { shape: [4], data: new Float32Array(4).fill(1) });
+    for (const [net, dict] of Object.entries(nets)) writeFileSync(join(ref, `5_net_${net}.pth`), writePth(dict));
+    copyFileSync(join(ref, '5_net_G_A.pth'), join(ref, 'latest_net_G_A.pth'));
+
+    const ckpt = join(root, 'ckpt');
+    const partial = run(['import', '--reference_dir', ref, '--checkpoints_dir', ckpt]);
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toMatch(/refrun has no latest_net_G_B\.pth, latest_net_D_A\.pth, latest_net_D_B\.pth .*; it holds --epoch 5, latest/);
+
+    const imported = run(['import', '--reference_dir', ref, '--epoch', '5', '--checkpoints_dir', ckpt, '--n_epochs', '6', '--n_epochs_decay', '1']);
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/--ngf 4 --ndf 4 --netG resnet_6blocks --netD n_layers --n_layers_D 2 --no_dropout; left out 2 InstanceNorm running statistics/);
+    expect(imported.stdout).toMatch(/wrote .*refrun\/5\.ckpt\.safetensors: the run starts at epoch 6 .*Adam and the image pools start fresh/);
+    const start = readTrainingCheckpoint(join(ckpt, 'refrun', '5.ckpt.safetensors'));
+    for (const [k, t] of Object.entries(state)) expect(start.tensors[k].data, k).toEqual(t.data);
+    expect(run(['import', '--reference_dir', ref, '--epoch', '5', '--checkpoints_dir', ckpt]).stderr).toMatch(/5\.ckpt\.safetensors exists: give --overwrite/);
+
+    // Epochs 6 and 7 of one image each: two iterations, architecture and schedule from the checkpoint.
+    const trained = run(['train', '--dataroot', dataroot, '--name', 'refrun', '--checkpoints_dir', ckpt, '--continue_train', '--epoch', '5',
+      '--load_size', '16', '--crop_size', '16', '--max_dataset_size', '1', '--print_freq', '1', '--display_freq', '1000']);
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/resuming from .*5\.ckpt\.safetensors: epoch 6, 0 iterations done/);
+    expect(trained.stdout).toMatch(/finished at epoch 8, iteration 2/);
+    const latest = readTrainingCheckpoint(join(ckpt, 'refrun', 'latest.ckpt.safetensors'));
+    expect(latest.tensors['net_G_A.model.1.weight'].data).not.toEqual(state['net_G_A.model.1.weight'].data);
+
+    const out = join(root, 'exported');
+    const exportedRun = run(['export', '--name', 'refrun', '--checkpoints_dir', ckpt, '--output_dir', out]);
+    expect(exportedRun.status, exportedRun.stderr).toBe(0);
+    expect(exportedRun.stdout).toMatch(/wrote latest_net_G_A\.pth, latest_net_G_B\.pth, latest_net_D_A\.pth, latest_net_D_B\.pth/);
+    for (const net of ['G_A', 'G_B', 'D_A', 'D_B']) {
+      const back = readPth(new Uint8Array(readFileSync(join(out, `latest_net_${net}.pth`)))).tensors;
+      const own = Object.keys(latest.tensors).filter((k) => k.startsWith(`net_${net}.`));
+      expect(back.size, net).toBe(own.length);
+      for (const k of own) expect(back.get(k.slice(`net_${net}.`.length))!.data, k).toEqual(latest.tensors[k].data);
+    }
+    expect(run(['export', '--name', 'refrun', '--checkpoints_dir', ckpt, '--output_dir', out]).stderr).toMatch(/already in .*exported: give --overwrite/);
   });
 });

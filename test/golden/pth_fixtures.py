@@ -31,6 +31,9 @@ Files (all small):
                                  torch._utils._rebuild_tensor, torch.cuda.FloatStorage, a storage view
   written.pth                    our writer's output (expected.json's "written" is what torch loaded)
   hostile/                       files the reader must refuse (see HOSTILE below)
+
+pth_parity.py (run separately) adds what PyTorch's reference generator makes of the two
+generator files, and what torch loaded from our export: parity*.*, exported.json.
 """
 import collections
 import hashlib
