@@ -10,7 +10,9 @@ import { basename, dirname, extname, join } from 'node:path';
 import { encodeSafetensors, writePth } from '@stripes/nn';
 import { readWeightsFile, realPath } from './inference.ts';
 import { CYCLEGAN_DEFAULTS, CycleGAN, type CycleGANOptions, type ResolvedCycleGANOptions } from './model/cyclegan.ts';
-import { fromReferenceNetworks, REFERENCE_NETWORKS, referenceFileName, referenceOptions, toReferenceNetworks, type ReferenceNetwork } from './model/referenceWeights.ts';
+import {
+  fromReferenceNetworks, REFERENCE_NETWORKS, referenceFileName, referenceOptions, toReferenceNetworks, type ReferenceNetwork, type ReferenceNetworkFile,
+} from './model/referenceWeights.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
 import { checkpointPath, dataRng, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
 
@@ -94,7 +96,8 @@ export async function importReferenceRun(config: ImportConfig): Promise<ImportRe
         (epochs.length ? `it holds --epoch ${epochs.join(', ')}` : existsSync(referenceDir) ? 'it holds none' : 'the folder does not exist'),
     );
   }
-  const files = Object.fromEntries(REFERENCE_NETWORKS.map((n) => [n, { source: paths[n], tensors: readWeightsFile(paths[n]).tensors }])) as Parameters<typeof fromReferenceNetworks>[0];
+  const decoded = REFERENCE_NETWORKS.map((n) => readWeightsFile(paths[n]));
+  const files = Object.fromEntries(REFERENCE_NETWORKS.map((n, i) => [n, { source: paths[n], tensors: decoded[i].tensors }])) as Record<ReferenceNetwork, ReferenceNetworkFile>;
   let state;
   try {
     state = fromReferenceNetworks(files);
@@ -126,7 +129,8 @@ export async function importReferenceRun(config: ImportConfig): Promise<ImportRe
   } finally {
     model.dispose();
   }
-  const dropped = REFERENCE_NETWORKS.reduce((n, net) => n + state.dropped[net].length, 0);
+  // The reader leaves out the int64 counters, fromReferenceNetworks the running means and variances.
+  const dropped = REFERENCE_NETWORKS.reduce((n, net, i) => n + state.dropped[net].length + decoded[i].dropped.length, 0);
   log(`import: ${referenceDir} --epoch ${epoch}: ${referenceOptions(architecture)}${dropped ? `; left out ${dropped} InstanceNorm running statistics, as the reference does` : ''}`);
   log(
     `import: wrote ${path}: the run starts at epoch ${options.epochCount} (lr ${options.lr}, n_epochs ${options.nEpochs}, n_epochs_decay ${options.nEpochsDecay}). ` +
