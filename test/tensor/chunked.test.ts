@@ -19,6 +19,16 @@ afterEach(() => {
   rt().maxBindingBytes = deviceLimit();
 });
 
+/** That an op works in chunks shows at a limit too small for even one chunk: it names what does not fit. */
+function refusedAt(limit: number, fn: () => Tensor, message: RegExp): void {
+  rt().maxBindingBytes = limit;
+  try {
+    expect(() => tidy(fn)).toThrow(message);
+  } finally {
+    rt().maxBindingBytes = deviceLimit();
+  }
+}
+
 /** fn's result read back with the device's binding limit, then with `limit` bytes. */
 async function both(limit: number, fn: () => Tensor): Promise<[Float32Array, Float32Array]> {
   const run = async (bytes: number) => {
@@ -52,6 +62,7 @@ describe('ops on tensors larger than one binding', () => {
     for (const fn of [() => relu(x), () => tanh(x), () => add(x, y)]) {
       const [whole, chunked] = await both(2048, fn);
       expect(chunked).toEqual(whole);
+      refusedAt(128, fn, /a binding of 128 bytes holds no aligned range/);
     }
     x.dispose();
     y.dispose();
@@ -63,6 +74,7 @@ describe('ops on tensors larger than one binding', () => {
       const [whole, chunked] = await both(1024, () => instanceNorm2d(x, { activation }));
       expect(chunked).toEqual(whole);
     }
+    refusedAt(256, () => instanceNorm2d(x), /instanceNorm: one plane of 143 elements is larger than one storage binding \(256 bytes\)/);
     x.dispose();
   });
 
@@ -72,6 +84,7 @@ describe('ops on tensors larger than one binding', () => {
     expect(chunked).toEqual(whole);
     const [w2, c2] = await both(2048, () => pad(x, [1, 2, 0, 3], 'replicate'));
     expect(c2).toEqual(w2);
+    refusedAt(512, () => reflectionPad2d(x, 3), /pad: one plane of 323 elements is larger than one storage binding/);
     x.dispose();
   });
 
@@ -88,6 +101,7 @@ describe('ops on tensors larger than one binding', () => {
       const b = input([wShape[0]]);
       const [whole, chunked] = await both(limit, () => conv2d(x, w, b, { stride, padding }));
       expect(chunked, `${shape} * ${wShape}`).toEqual(whole);
+      refusedAt(256, () => conv2d(x, w, b, { stride, padding }), /conv2d: even 1 row\(s\) of its input or output are larger than one storage binding/);
       for (const t of [x, w, b]) t.dispose();
     }
   });
@@ -103,6 +117,7 @@ describe('ops on tensors larger than one binding', () => {
       const b = input([wShape[1]]);
       const [whole, chunked] = await both(limit, () => convTranspose2d(x, w, b, { stride, padding, outputPadding }));
       expect(chunked, `${shape} * ${wShape}`).toEqual(whole);
+      refusedAt(128, () => convTranspose2d(x, w, b, { stride, padding, outputPadding }), /conv2dInputGrad: even \d row\(s\) of its input or output are larger/);
       for (const t of [x, w, b]) t.dispose();
     }
   });
@@ -114,6 +129,10 @@ describe('ops on tensors larger than one binding', () => {
     const [whole, chunked] = await both(8192, () => noGrad(() => g.call(x)));
     expect(chunked).toEqual(whole);
     expect(memory().liveBuffers).toBe(before);
+    // Without a graph only the output outlives the call: each layer's input is freed once read.
+    const y = noGrad(() => g.call(x));
+    expect(memory().liveBuffers - before).toBe(1);
+    y.dispose();
     g.dispose();
     x.dispose();
   });
