@@ -1,6 +1,7 @@
 """The PyTorch peer of train.bench.ts: one CycleGAN training step (batch 1) as
 junyanz/pytorch-CycleGAN-and-pix2pix runs it (models/networks.py,
-models/cycle_gan_model.py, util/image_pool.py), self-contained.
+models/cycle_gan_model.py, util/image_pool.py); the networks are
+test/golden/reference_networks.py.
 
 ResnetGenerator and the 70x70 PatchGAN with InstanceNorm (affine off), conv
 weights N(0, 0.02) and zero biases; LSGAN, cycle L1 x 10 each way, identity
@@ -12,7 +13,6 @@ timed steps after the warm-up; peak CUDA memory, null on the CPU). Runs on
 CUDA when available, else on the CPU with one thread per core.
 """
 import argparse
-import functools
 import itertools
 import json
 import os
@@ -20,59 +20,16 @@ import random
 import statistics
 import time
 
+import sys
+
 import torch
 import torch.nn as nn
 
-
-class ResnetBlock(nn.Module):
-    def __init__(self, dim, norm_layer):
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, bias=True), norm_layer(dim), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, bias=True), norm_layer(dim),
-        )
-
-    def forward(self, x):
-        return x + self.conv_block(x)
-
-
-class ResnetGenerator(nn.Module):
-    def __init__(self, input_nc, output_nc, ngf, norm_layer, n_blocks):
-        super().__init__()
-        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, bias=True), norm_layer(ngf), nn.ReLU(True)]
-        for i in range(2):
-            mult = 2**i
-            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=True),
-                      norm_layer(ngf * mult * 2), nn.ReLU(True)]
-        model += [ResnetBlock(ngf * 4, norm_layer) for _ in range(n_blocks)]
-        for i in range(2):
-            mult = 2 ** (2 - i)
-            model += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1, output_padding=1, bias=True),
-                      norm_layer(ngf * mult // 2), nn.ReLU(True)]
-        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7), nn.Tanh()]
-        self.model = nn.Sequential(*model)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-class NLayerDiscriminator(nn.Module):
-    def __init__(self, input_nc, ndf, norm_layer, n_layers=3):
-        super().__init__()
-        seq = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
-        mult = 1
-        for n in range(1, n_layers):
-            prev, mult = mult, min(2**n, 8)
-            seq += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=2, padding=1, bias=True),
-                    norm_layer(ndf * mult), nn.LeakyReLU(0.2, True)]
-        prev, mult = mult, min(2**n_layers, 8)
-        seq += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=1, padding=1, bias=True),
-                norm_layer(ndf * mult), nn.LeakyReLU(0.2, True),
-                nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1)]
-        self.model = nn.Sequential(*seq)
-
-    def forward(self, x):
-        return self.model(x)
+# The reference networks: beside this file in the bundle, in test/golden in the repository.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "test", "golden")]
+sys.dont_write_bytecode = True
+from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator  # noqa: E402
 
 
 def init_normal(net, gain=0.02):
@@ -118,9 +75,8 @@ def main():
         torch.set_num_threads(os.cpu_count())
     torch.manual_seed(1)
     random.seed(1)
-    norm = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-    G_A, G_B = (init_normal(ResnetGenerator(3, 3, a.ngf, norm, a.blocks)).to(device) for _ in range(2))
-    D_A, D_B = (init_normal(NLayerDiscriminator(3, a.ndf, norm)).to(device) for _ in range(2))
+    G_A, G_B = (init_normal(ResnetGenerator(3, 3, a.ngf, INSTANCE_NORM, a.blocks)).to(device) for _ in range(2))
+    D_A, D_B = (init_normal(NLayerDiscriminator(3, a.ndf, INSTANCE_NORM)).to(device) for _ in range(2))
     opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     pool_A, pool_B = ImagePool(50), ImagePool(50)

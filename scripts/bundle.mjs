@@ -116,6 +116,7 @@ await esbuild.build({
 writeFileSync(join(app, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`);
 copyFileSync(dawnAddon(), join(app, 'dawn.node'));
 copyFileSync(join(root, 'bench', 'cyclegan_peer.py'), join(app, 'cyclegan_peer.py'));
+copyFileSync(join(root, 'test', 'golden', 'reference_networks.py'), join(app, 'reference_networks.py'));
 for (const f of ['ops', 'layers', 'optim', 'cyclegan']) {
   copyFileSync(join(root, 'test', 'golden', 'fixtures', `${f}.safetensors`), join(app, 'fixtures', `${f}.safetensors`));
 }

@@ -25,7 +25,6 @@ value is a JSON string with at least "op" or "module"):
             zero_grad_biases (conv biases feeding InstanceNorm: see biases_before_instance_norm).
 Metadata key "_generator" (no "op") records the torch version.
 """
-import functools
 import itertools
 import json
 import os
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 # Keep test/golden free of __pycache__ folders that git would otherwise see.
 sys.dont_write_bytecode = True
 from safetensors_io import write  # noqa: E402
+from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
@@ -302,87 +302,9 @@ def layers_fixture():
     fx.save("layers.safetensors")
 
 
-# --- CycleGAN, re-declared as junyanz/pytorch-CycleGAN-and-pix2pix models/networks.py builds it, so
-# that parameter names (model.<i>..., model.<i>.conv_block.<j>...) match the reference state dicts.
+# --- CycleGAN: the reference networks (reference_networks.py).
 
-class ResnetBlock(nn.Module):
-    def __init__(self, dim, norm_layer, use_bias):
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=use_bias),
-            norm_layer(dim),
-            nn.ReLU(True),
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=use_bias),
-            norm_layer(dim),
-        )
-
-    def forward(self, x):
-        return x + self.conv_block(x)
-
-
-class ResnetGenerator(nn.Module):
-    def __init__(self, input_nc, output_nc, ngf, norm_layer, n_blocks):
-        super().__init__()
-        use_bias = norm_layer.func == nn.InstanceNorm2d
-        model = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
-            norm_layer(ngf),
-            nn.ReLU(True),
-        ]
-        for i in range(2):
-            mult = 2**i
-            model += [
-                nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
-                norm_layer(ngf * mult * 2),
-                nn.ReLU(True),
-            ]
-        for _ in range(n_blocks):
-            model += [ResnetBlock(ngf * 4, norm_layer, use_bias)]
-        for i in range(2):
-            mult = 2 ** (2 - i)
-            model += [
-                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1, output_padding=1, bias=use_bias),
-                norm_layer(ngf * mult // 2),
-                nn.ReLU(True),
-            ]
-        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
-        self.model = nn.Sequential(*model)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-class NLayerDiscriminator(nn.Module):
-    def __init__(self, input_nc, ndf, norm_layer, n_layers=3):
-        super().__init__()
-        use_bias = norm_layer.func == nn.InstanceNorm2d
-        kw, padw = 4, 1
-        seq = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw), nn.LeakyReLU(0.2, True)]
-        mult = 1
-        for n in range(1, n_layers):
-            prev, mult = mult, min(2**n, 8)
-            seq += [
-                nn.Conv2d(ndf * prev, ndf * mult, kernel_size=kw, stride=2, padding=padw, bias=use_bias),
-                norm_layer(ndf * mult),
-                nn.LeakyReLU(0.2, True),
-            ]
-        prev, mult = mult, min(2**n_layers, 8)
-        seq += [
-            nn.Conv2d(ndf * prev, ndf * mult, kernel_size=kw, stride=1, padding=padw, bias=use_bias),
-            norm_layer(ndf * mult),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf * mult, 1, kernel_size=kw, stride=1, padding=padw),
-        ]
-        self.model = nn.Sequential(*seq)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-NORM = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+NORM = INSTANCE_NORM
 
 
 def init_normal(net, gain=0.02):

@@ -36,6 +36,7 @@ pth_parity.py (run separately) adds what PyTorch's reference generator makes of 
 generator files, and what torch loaded from our export: parity*.*, exported.json.
 """
 import collections
+import functools
 import hashlib
 import io
 import json
@@ -53,6 +54,8 @@ sys.dont_write_bytecode = True
 import torch
 from torch import nn
 
+from reference_networks import INSTANCE_NORM, ResnetGenerator
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(HERE, "fixtures", "pth")
@@ -60,46 +63,14 @@ OUT = os.path.join(HERE, "fixtures", "pth")
 MARKER = "/tmp/stripes-pth-pwned"
 
 
-# --- the reference generator (models/networks.py), just enough for its state dict names ---
-
-class ResnetBlock(nn.Module):
-    def __init__(self, dim, norm):
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=True), norm(dim), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=True), norm(dim))
-
-    def forward(self, x):
-        return x + self.conv_block(x)
-
-
-class ResnetGenerator(nn.Module):
-    def __init__(self, ngf, n_blocks, norm):
-        super().__init__()
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, bias=True), norm(ngf), nn.ReLU(True)]
-        for i in range(2):
-            mult = 2 ** i
-            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=True), norm(ngf * mult * 2), nn.ReLU(True)]
-        layers += [ResnetBlock(ngf * 4, norm) for _ in range(n_blocks)]
-        for i in range(2):
-            mult = 2 ** (2 - i)
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=True),
-                       norm(ngf * mult // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.model(x)
-
-
 def generators(ngf):
     """The reference generator's state dict, and the same weights with 2018-style InstanceNorm running stats."""
     torch.manual_seed(0)
-    net = ResnetGenerator(ngf, 9, lambda c: nn.InstanceNorm2d(c))
+    net = ResnetGenerator(3, 3, ngf, INSTANCE_NORM, 9)
     # init_weights('normal', 0.02) for weights; biases get the same (not 0) so a misplaced bias shows.
     for p in net.parameters():
         nn.init.normal_(p, 0.0, 0.02)
-    old = ResnetGenerator(ngf, 9, lambda c: nn.InstanceNorm2d(c, track_running_stats=True))
+    old = ResnetGenerator(3, 3, ngf, functools.partial(nn.InstanceNorm2d, track_running_stats=True), 9)
     old.load_state_dict(net.state_dict(), strict=False)
     with torch.no_grad():
         old.train()(torch.randn(1, 3, 32, 32))  # moves the running stats off zeros/ones, num_batches_tracked to 1

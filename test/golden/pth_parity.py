@@ -38,26 +38,11 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io
-from pth_fixtures import OUT, ROOT, ResnetGenerator, describe
+from pth_fixtures import OUT, ROOT, describe
+from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator
 
 
 # --- the reference's pieces (models/networks.py, models/base_model.py, util/util.py) ---
-
-class NLayerDiscriminator(nn.Module):
-    """The PatchGAN, with instance norm (so its convs carry biases)."""
-
-    def __init__(self, input_nc, ndf, n_layers):
-        super().__init__()
-        seq = [nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
-        mult = 1
-        for n in range(1, n_layers):
-            prev, mult = mult, min(2 ** n, 8)
-            seq += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2, padding=1, bias=True), nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
-        prev, mult = mult, min(2 ** n_layers, 8)
-        seq += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=1, padding=1, bias=True), nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
-        seq += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
-        self.model = nn.Sequential(*seq)
-
 
 def patch_instance_norm_state_dict(state_dict, module, keys, i=0):
     """BaseModel.__patch_instance_norm_state_dict, as the reference runs it on every key before load_state_dict."""
@@ -133,10 +118,10 @@ def entry(t):
 # --- the exported sample ---
 
 EXPORTED_NETS = {
-    "G_A": lambda: ResnetGenerator(4, 2, lambda c: nn.InstanceNorm2d(c)),
-    "G_B": lambda: ResnetGenerator(4, 2, lambda c: nn.InstanceNorm2d(c)),
-    "D_A": lambda: NLayerDiscriminator(3, 4, 3),
-    "D_B": lambda: NLayerDiscriminator(3, 4, 3),
+    "G_A": lambda: ResnetGenerator(3, 3, 4, INSTANCE_NORM, 2),
+    "G_B": lambda: ResnetGenerator(3, 3, 4, INSTANCE_NORM, 2),
+    "D_A": lambda: NLayerDiscriminator(3, 4, INSTANCE_NORM, 3),
+    "D_B": lambda: NLayerDiscriminator(3, 4, INSTANCE_NORM, 3),
 }
 
 
@@ -170,7 +155,7 @@ def main():
     pattern = float_pattern()
     tensors = {"png.input": entry(png), "pattern.input": entry(pattern)}
     for label, name in (("zip", "generator_ngf8.pth"), ("legacy", "generator_ngf8_2018_legacy.pth")):
-        net = ResnetGenerator(8, 9, lambda c: nn.InstanceNorm2d(c))
+        net = ResnetGenerator(3, 3, 8, INSTANCE_NORM, 9)
         load_reference(net, os.path.join(OUT, name))
         with torch.no_grad():
             y_png = net(png)
