@@ -1,48 +1,23 @@
 /**
- * The device runtime: buffer pool, pipeline cache, command batching, the
- * parameter ring and readback. Ops only encode; a submit happens when a batch
- * is full or when data is read back.
+ * The device runtime: the facade over the buffer pool (`runtime/pool.ts`),
+ * pipeline cache (`runtime/pipelines.ts`), command batching and the parameter
+ * ring (`runtime/batch.ts`), device health (`runtime/health.ts`) and the
+ * profiler (`runtime/profiler.ts`); binding ranges, dispatch, readback and
+ * waits are here. Ops only encode; a submit happens when a batch is full or
+ * when data is read back.
  */
 import { acquireDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
-import type { KernelDef, StorageAccess } from './kernel.ts';
+import type { KernelDef } from './kernel.ts';
+import { CommandBatch, PARAM_SLOT, PARAM_SLOTS } from './runtime/batch.ts';
+import { DeviceHealth, GpuError } from './runtime/health.ts';
+import { PipelineCache } from './runtime/pipelines.ts';
+import { BufferPool, type DeviceBuffer, type MemoryStats } from './runtime/pool.ts';
+import { KernelProfiler } from './runtime/profiler.ts';
+import { COPY_DST, MAP_READ } from './runtime/usage.ts';
 
-// GPUBufferUsage's values: Node has no such global until Dawn's are installed.
-const MAP_READ = 0x01;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const STORAGE = 0x80;
-const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
-const SHADER_STAGE_COMPUTE = 0x4;
-
-/** Bytes reserved per dispatch in the parameter ring (the storage-offset alignment). */
-const PARAM_SLOT = 256;
-/** Parameter blocks per batch; a full ring submits the batch. */
-const PARAM_SLOTS = 512;
-
-export interface MemoryStats {
-  /** Buffers held by live tensors (or other users) right now. */
-  liveBuffers: number;
-  liveBytes: number;
-  /** Freed buffers kept for reuse. */
-  pooledBuffers: number;
-  pooledBytes: number;
-  /** Copies derived from live buffers (e.g. repacked weights), freed with their source. */
-  cachedBuffers: number;
-  cachedBytes: number;
-}
-
-/**
- * A pooled device buffer; `size` is the size class, `bytes` what was asked
- * for. A view (`Runtime.view`) is a range of one: it binds `bytes` bytes from
- * byte `offset`, and is never released itself.
- */
-export interface DeviceBuffer {
-  readonly buffer: GPUBuffer;
-  readonly size: number;
-  readonly bytes: number;
-  /** Byte offset of a view into its buffer; absent (0) for a whole buffer. */
-  readonly offset?: number;
-}
+export { GpuError } from './runtime/health.ts';
+export { sizeClass, type DeviceBuffer, type MemoryStats } from './runtime/pool.ts';
+export { KernelProfiler } from './runtime/profiler.ts';
 
 /** A range of a buffer bound from an aligned offset: element `i` of the range is element `delta + i` of `view`. */
 export interface BoundRange {
@@ -50,65 +25,17 @@ export interface BoundRange {
   delta: number;
 }
 
-/** Bind groups cached per buffer combination; cleared past this many (a training loop reuses few). */
-const MAX_CACHED_BIND_GROUPS = 16384;
-
-/** Rounds up to a size class: 2^k * {1, 1.25, 1.5, 1.75}, so waste stays under 25%. */
-export function sizeClass(bytes: number): number {
-  const b = Math.max(16, Math.ceil(bytes / 4) * 4);
-  if (b <= 256) return Math.ceil(b / 16) * 16;
-  const p = 2 ** Math.floor(Math.log2(b));
-  const step = p / 4;
-  return Math.ceil(b / step) * step;
-}
-
-export class GpuError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GpuError';
-  }
-}
-
 export class Runtime {
   readonly device: GPUDevice;
   readonly info: DeviceInfo;
   readonly limits: GPUSupportedLimits;
 
-  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutKey: string }>();
-  private layouts = new Map<string, GPUBindGroupLayout>();
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
-  private free = new Map<number, GPUBuffer[]>();
-  /**
-   * Buffers the unsubmitted batch uses. Reusing a freed buffer for later
-   * dispatches is safe (commands run in order), but queue.writeBuffer runs
-   * before the unsubmitted commands, so `write` submits first when it targets one.
-   */
-  private usedThisBatch = new Set<GPUBuffer>();
-  /** Writes (dispatch outputs, uploads, copies, clears) per buffer, so derived data knows when it is stale. */
-  private versions = new WeakMap<GPUBuffer, number>();
-  /** Buffers computed from another buffer (e.g. a repacked weight), valid while the source's version holds. */
-  private derivedCache = new Map<GPUBuffer, Map<string, { version: number; buffer: DeviceBuffer }>>();
-  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, cachedBuffers: 0, cachedBytes: 0 };
-
-  private encoder: GPUCommandEncoder | null = null;
-  private pass: GPUComputePassEncoder | null = null;
-  private paramBuffer: GPUBuffer;
-  private paramStaging = new Uint32Array((PARAM_SLOT * PARAM_SLOTS) / 4);
-  private paramSlots = 0;
-  private dispatches = 0;
-
-  private lostError: GpuError | null = null;
-  /** Errors from error scopes: they name the kernel or allocation at fault. */
-  private scopedErrors: GpuError[] = [];
-  /** Uncaptured errors, usually consequences of a scoped one; reported after them. */
-  private deviceErrors: GpuError[] = [];
-  private pendingScopes: Promise<void>[] = [];
+  private readonly health: DeviceHealth;
+  private readonly pool: BufferPool;
+  private readonly pipelines: PipelineCache;
+  private readonly batch: CommandBatch;
   /** Completion of the work submitted before each recent `throttle` call, oldest first. */
   private inFlight: Promise<void>[] = [];
-  /** Rejecters of pending GPU waits, called if the device is lost first. */
-  private lossWaiters = new Set<(e: GpuError) => void>();
   private profiler: KernelProfiler | null = null;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
@@ -125,57 +52,22 @@ export class Runtime {
     this.info = info;
     this.limits = device.limits;
     this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
-    this.paramBuffer = device.createBuffer({
-      label: 'stripes.params',
-      size: PARAM_SLOT * PARAM_SLOTS,
-      usage: STORAGE | COPY_DST,
-    });
-    device.lost.then((info) => {
-      this.lostError = new GpuError(`WebGPU device lost (${info.reason}): ${info.message || 'no message'}`);
-      const waiting = new GpuError(`WebGPU device lost (${info.reason}) while waiting for the GPU: ${info.message || 'no message'}`);
-      for (const reject of this.lossWaiters) reject(waiting);
-      this.lossWaiters.clear();
-    });
-    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
-      this.deviceErrors.push(new GpuError(`WebGPU error: ${ev.error.message}`));
-    };
+    this.batch = new CommandBatch(device);
+    this.health = new DeviceHealth(device);
+    this.pool = new BufferPool(device, this.health);
+    this.pipelines = new PipelineCache(device, this.health, this.pool);
   }
 
   /** Throws the device-loss or any asynchronously reported error. */
   checkHealthy(): void {
-    if (this.lostError) throw this.lostError;
-    const e = this.scopedErrors.shift() ?? this.deviceErrors.shift();
-    if (e) {
-      this.deviceErrors = [];
-      throw e;
-    }
+    this.health.check();
   }
 
   // ---------------------------------------------------------------- buffers
 
   /** A storage buffer of at least `bytes` bytes; contents are undefined. */
   alloc(bytes: number, label = 'tensor'): DeviceBuffer {
-    this.checkHealthy();
-    // Past the binding limit a size class may round over maxBufferSize while the bytes fit: allocate them exactly then.
-    const max = this.limits.maxBufferSize;
-    let size = sizeClass(bytes);
-    if (size > max && bytes <= max) size = Math.ceil(bytes / 4) * 4;
-    if (size > max) {
-      throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per buffer`);
-    }
-    let buffer = this.free.get(size)?.pop();
-    if (buffer) {
-      this.stats.pooledBuffers--;
-      this.stats.pooledBytes -= size;
-    } else {
-      this.device.pushErrorScope('out-of-memory');
-      buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
-      this.watchScope(`allocating ${label} (${bytes} bytes): out of GPU memory`);
-      this.bufferIds.set(buffer, this.nextBufferId++);
-    }
-    this.stats.liveBuffers++;
-    this.stats.liveBytes += size;
-    return { buffer, size, bytes };
+    return this.pool.alloc(bytes, label);
   }
 
   /** The bytes a dispatch binds of `b`: a view's range, else the whole buffer (only its requested bytes when its size class is past the binding limit). */
@@ -243,46 +135,18 @@ export class Runtime {
 
   /** Returns a buffer to the pool for reuse, with anything derived from it. */
   release(b: DeviceBuffer): void {
-    const derived = this.derivedCache.get(b.buffer);
-    if (derived) {
-      this.derivedCache.delete(b.buffer);
-      for (const { buffer } of derived.values()) this.releaseCached(buffer);
-    }
-    this.stats.liveBuffers--;
-    this.stats.liveBytes -= b.size;
-    this.toPool(b.size, b.buffer);
-  }
-
-  private releaseCached(b: DeviceBuffer): void {
-    this.stats.cachedBuffers--;
-    this.stats.cachedBytes -= b.size;
-    this.toPool(b.size, b.buffer);
-  }
-
-  private toPool(size: number, buffer: GPUBuffer): void {
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(buffer);
-    this.stats.pooledBuffers++;
-    this.stats.pooledBytes += size;
+    this.pool.release(b);
   }
 
   /** Destroys every pooled (free) buffer. */
   trimPool(): void {
     this.flush();
-    for (const list of this.free.values()) for (const b of list) b.destroy();
-    this.free.clear();
-    this.bindGroups.clear();
-    this.stats.pooledBuffers = 0;
-    this.stats.pooledBytes = 0;
+    this.pool.trim();
+    this.pipelines.clearBindGroups();
   }
 
   memory(): MemoryStats {
-    return { ...this.stats };
-  }
-
-  private bump(b: GPUBuffer): void {
-    this.versions.set(b, (this.versions.get(b) ?? 0) + 1);
+    return this.pool.memory();
   }
 
   /**
@@ -292,102 +156,23 @@ export class Runtime {
    * not release it; it is dropped when `source` is released.
    */
   derived(source: DeviceBuffer, key: string, bytes: number, build: (dst: DeviceBuffer) => void): DeviceBuffer {
-    const version = this.versions.get(source.buffer) ?? 0;
-    let entries = this.derivedCache.get(source.buffer);
-    const hit = entries?.get(key);
-    if (hit && hit.version === version) return hit.buffer;
-    if (hit) this.releaseCached(hit.buffer);
-    const buffer = this.alloc(bytes, key);
-    this.stats.liveBuffers--;
-    this.stats.liveBytes -= buffer.size;
-    this.stats.cachedBuffers++;
-    this.stats.cachedBytes += buffer.size;
-    build(buffer);
-    if (!entries) this.derivedCache.set(source.buffer, (entries = new Map()));
-    entries.set(key, { version, buffer });
-    return buffer;
+    return this.pool.derived(source, key, bytes, build);
   }
 
   /** Uploads `data` into `dst` at byte `offset`, after any encoded work that uses `dst`. */
   write(dst: DeviceBuffer, data: ArrayBufferView, offset = 0): void {
     this.checkHealthy();
-    if (this.usedThisBatch.has(dst.buffer)) this.flush();
-    this.bump(dst.buffer);
+    if (this.batch.used.has(dst.buffer)) this.flush();
+    this.pool.bump(dst.buffer);
     this.device.queue.writeBuffer(dst.buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   // ---------------------------------------------------------------- kernels
 
-  /** Binding 0 (params) takes a dynamic offset, so a bind group depends only on the buffers and can be cached. */
-  private layoutFor(bindings: readonly StorageAccess[]): { layout: GPUBindGroupLayout; layoutKey: string } {
-    const layoutKey = bindings.join(',');
-    let layout = this.layouts.get(layoutKey);
-    if (!layout) {
-      layout = this.device.createBindGroupLayout({
-        entries: [
-          { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
-          ...bindings.map((access, i) => ({
-            binding: i + 1,
-            visibility: SHADER_STAGE_COMPUTE,
-            buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
-          })),
-        ],
-      });
-      this.layouts.set(layoutKey, layout);
-    }
-    return { layout, layoutKey };
-  }
-
-  private pipeline<S extends object>(kernel: KernelDef<S>, spec: S): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutKey: string } {
-    const key = `${kernel.name}:${JSON.stringify(spec)}`;
-    let p = this.pipelines.get(key);
-    if (p) return p;
-    const code = kernel.source(spec);
-    const { layout, layoutKey } = this.layoutFor(kernel.bindings);
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code, label: key });
-    const pipeline = this.device.createComputePipeline({
-      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: 'main' },
-      label: key,
-    });
-    this.watchScope(`kernel ${key} failed to compile`, module);
-    p = { pipeline, layout, layoutKey };
-    this.pipelines.set(key, p);
-    return p;
-  }
-
-  private bindGroup(layout: GPUBindGroupLayout, layoutKey: string, buffers: readonly DeviceBuffer[]): GPUBindGroup {
-    const key = `${layoutKey}|${buffers.map((b) => `${this.bufferIds.get(b.buffer)}${b.offset === undefined ? '' : `@${b.offset}+${b.bytes}`}`).join(',')}`;
-    let group = this.bindGroups.get(key);
-    if (!group) {
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT } }];
-      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: this.bindingBytes(b) } }));
-      group = this.device.createBindGroup({ layout, entries });
-      this.bindGroups.set(key, group);
-    }
-    return group;
-  }
-
   /** Compiles a kernel specialization now and rejects with the compiler's messages if it is invalid. */
   async compile<S extends object>(kernel: KernelDef<S>, spec: S): Promise<void> {
-    this.pipeline(kernel, spec);
+    this.pipelines.pipeline(kernel, spec);
     await this.settle();
-  }
-
-  private watchScope(what: string, module?: GPUShaderModule): void {
-    const scope = this.device.popErrorScope().then(async (err) => {
-      if (!err) return;
-      let detail = err.message;
-      if (module) {
-        const info = await module.getCompilationInfo();
-        const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `  line ${m.lineNum}:${m.linePos} ${m.message}`);
-        if (msgs.length) detail = msgs.join('\n');
-      }
-      this.scopedErrors.push(new GpuError(`${what}:\n${detail}`));
-    });
-    this.pendingScopes.push(scope);
   }
 
   /**
@@ -415,79 +200,42 @@ export class Runtime {
         );
       }
     });
-    const { pipeline, layout, layoutKey } = this.pipeline(kernel, spec);
-    const slot = this.paramSlots++;
-    this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
+    const p = this.pipelines.pipeline(kernel, spec);
+    const slot = this.batch.addParams(params);
     buffers.forEach((b, i) => {
-      this.usedThisBatch.add(b.buffer);
-      if (kernel.bindings[i] === 'read_write') this.bump(b.buffer);
+      this.batch.used.add(b.buffer);
+      if (kernel.bindings[i] === 'read_write') this.pool.bump(b.buffer);
     });
-    let pass: GPUComputePassEncoder;
-    if (this.profiler) {
-      // One pass per dispatch, so its timestamps measure that dispatch alone.
-      this.endPass();
-      pass = this.pass = this.profiler.beginPass(this.commandEncoder(), kernel.name);
-    } else {
-      pass = this.beginPass();
-    }
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup(layout, layoutKey, buffers), [slot * PARAM_SLOT]);
+    const pass = this.batch.passFor(kernel.name, this.profiler);
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(0, this.pipelines.bindGroup(p, slot.binding, buffers, (b) => this.bindingBytes(b)), [slot.offset]);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
-    this.dispatches++;
-    if (this.profiler) this.endPass();
-    if (this.paramSlots >= PARAM_SLOTS || this.dispatches >= this.maxDispatchesPerBatch) this.flush();
+    if (this.profiler) this.batch.endPass();
+    if (this.batch.dispatched(this.maxDispatchesPerBatch)) this.flush();
   }
 
   /** Copies bytes between device buffers, in order with the dispatches around it. */
   copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, bytes: number): void {
     this.checkHealthy();
-    this.endPass();
-    this.usedThisBatch.add(src.buffer).add(dst.buffer);
-    this.bump(dst.buffer);
-    this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.batch.endPass();
+    this.batch.used.add(src.buffer).add(dst.buffer);
+    this.pool.bump(dst.buffer);
+    this.batch.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }
 
   /** Sets `bytes` bytes of `dst` from `offset` to zero, in order with the dispatches around it. */
   clear(dst: DeviceBuffer, offset = 0, bytes = dst.size - offset): void {
     this.checkHealthy();
-    this.endPass();
-    this.usedThisBatch.add(dst.buffer);
-    this.bump(dst.buffer);
-    this.commandEncoder().clearBuffer(dst.buffer, offset, bytes);
-  }
-
-  private commandEncoder(): GPUCommandEncoder {
-    this.encoder ??= this.device.createCommandEncoder();
-    return this.encoder;
-  }
-
-  private beginPass(): GPUComputePassEncoder {
-    this.pass ??= this.commandEncoder().beginComputePass();
-    return this.pass;
-  }
-
-  private endPass(): void {
-    this.pass?.end();
-    this.pass = null;
+    this.batch.endPass();
+    this.batch.used.add(dst.buffer);
+    this.pool.bump(dst.buffer);
+    this.batch.commandEncoder().clearBuffer(dst.buffer, offset, bytes);
   }
 
   /** Submits everything encoded so far. */
   flush(): void {
     this.checkHealthy();
-    if (!this.encoder) return;
-    this.endPass();
-    if (this.paramSlots > 0) {
-      // The whole ring is rewritten per batch; queue order puts this write
-      // after the previous batch's commands and before this batch's.
-      this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging.buffer, 0, this.paramSlots * PARAM_SLOT);
-    }
-    this.profiler?.resolve(this.encoder);
-    this.device.queue.submit([this.encoder.finish()]);
-    this.profiler?.submitted();
-    this.encoder = null;
-    this.paramSlots = 0;
-    this.dispatches = 0;
-    this.usedThisBatch.clear();
+    this.batch.submit(this.profiler);
   }
 
   /**
@@ -525,7 +273,7 @@ export class Runtime {
   async throttle(depth = 2): Promise<void> {
     if (!Number.isInteger(depth) || depth < 1) throw new GpuError(`throttle: depth must be a positive integer, got ${depth}`);
     this.flush();
-    const done = this.raceLoss(this.device.queue.onSubmittedWorkDone());
+    const done = this.health.raceLoss(this.device.queue.onSubmittedWorkDone());
     done.catch(() => {}); // a loss while queued here is rethrown when awaited, not reported as unhandled
     this.inFlight.push(done);
     while (this.inFlight.length > depth) await this.inFlight.shift();
@@ -535,33 +283,9 @@ export class Runtime {
   /** Waits for every pending error scope and submitted work; throws the first reported error. */
   async settle(): Promise<void> {
     this.flush();
-    await this.raceLoss(this.device.queue.onSubmittedWorkDone());
-    const scopes = this.pendingScopes;
-    this.pendingScopes = [];
-    await Promise.all(scopes);
+    await this.health.raceLoss(this.device.queue.onSubmittedWorkDone());
+    await Promise.all(this.health.takeScopes());
     this.checkHealthy();
-  }
-
-  /**
-   * `p`, or a rejection naming the device loss if that comes first. Waiters are
-   * kept in a set rather than raced against `device.lost`: every race would leave
-   * a reaction on that never-settling promise, one per training step.
-   */
-  private raceLoss<T>(p: Promise<T>): Promise<T> {
-    if (this.lostError) return Promise.reject(this.lostError);
-    return new Promise<T>((resolve, reject) => {
-      this.lossWaiters.add(reject);
-      p.then(
-        (v) => {
-          this.lossWaiters.delete(reject);
-          resolve(v);
-        },
-        (e) => {
-          this.lossWaiters.delete(reject);
-          reject(e);
-        },
-      );
-    });
   }
 
   /** Reads `bytes` bytes of `src` from `offset` back to the CPU. */
@@ -570,12 +294,11 @@ export class Runtime {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: MAP_READ | COPY_DST, label: 'readback' });
     try {
-      this.endPass();
-      this.commandEncoder().copyBufferToBuffer(src.buffer, offset, staging, 0, size);
+      this.batch.endPass();
+      this.batch.commandEncoder().copyBufferToBuffer(src.buffer, offset, staging, 0, size);
       this.flush();
-      const scopes = this.pendingScopes;
-      this.pendingScopes = [];
-      await this.raceLoss(staging.mapAsync(MAP_READ));
+      const scopes = this.health.takeScopes();
+      await this.health.raceLoss(staging.mapAsync(MAP_READ));
       await Promise.all(scopes);
       this.checkHealthy();
       return staging.getMappedRange(0, size).slice(0, bytes);
@@ -611,64 +334,4 @@ export function init(options: DeviceOptions = {}): Promise<Runtime> {
 export function rt(): Runtime {
   if (!runtime) throw new GpuError('stripes: the GPU runtime is not ready; call `await init()` (or `await ready()` from @stripes/tensor) first');
   return runtime;
-}
-
-/** Per-kernel GPU time from timestamp queries written at the start and end of each dispatch's pass. */
-export class KernelProfiler {
-  private static readonly CAPACITY = 1024;
-  private readonly querySet: GPUQuerySet;
-  private names: string[] = [];
-  private unsubmitted: Array<{ names: string[]; resolved: GPUBuffer; staging: GPUBuffer }> = [];
-  private readbacks: Array<Promise<void>> = [];
-  private readonly totals = new Map<string, { ms: number; count: number }>();
-
-  constructor(private readonly device: GPUDevice) {
-    this.querySet = device.createQuerySet({ type: 'timestamp', count: KernelProfiler.CAPACITY * 2 });
-  }
-
-  beginPass(encoder: GPUCommandEncoder, kernel: string): GPUComputePassEncoder {
-    if (this.names.length === KernelProfiler.CAPACITY) this.resolve(encoder);
-    const i = this.names.length;
-    this.names.push(kernel);
-    return encoder.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-  }
-
-  /** Copies this batch's timestamps out (before the encoder is finished) so the query set can be reused. */
-  resolve(encoder: GPUCommandEncoder): void {
-    const n = this.names.length;
-    if (n === 0) return;
-    const bytes = n * 16;
-    const resolved = this.device.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | COPY_SRC });
-    const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
-    encoder.resolveQuerySet(this.querySet, 0, n * 2, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
-    this.unsubmitted.push({ names: this.names, resolved, staging });
-    this.names = [];
-  }
-
-  /** Called after the submit that carries the resolves: only then may their buffers be mapped. */
-  submitted(): void {
-    for (const { names, resolved, staging } of this.unsubmitted) {
-      this.readbacks.push(
-        staging.mapAsync(MAP_READ).then(() => {
-          const t = new BigUint64Array(staging.getMappedRange());
-          names.forEach((name, k) => {
-            const entry = this.totals.get(name) ?? { ms: 0, count: 0 };
-            entry.ms += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
-            entry.count++;
-            this.totals.set(name, entry);
-          });
-          staging.destroy();
-          resolved.destroy();
-        }),
-      );
-    }
-    this.unsubmitted = [];
-  }
-
-  async results(): Promise<Map<string, { ms: number; count: number }>> {
-    await Promise.all(this.readbacks);
-    this.querySet.destroy();
-    return this.totals;
-  }
 }

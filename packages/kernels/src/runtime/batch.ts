@@ -1,0 +1,87 @@
+/**
+ * Command batching: one command encoder and compute pass collect the work
+ * until a submit, and a parameter ring holds every dispatch's parameter block
+ * of the batch (written once, at submit).
+ */
+import type { KernelProfiler } from './profiler.ts';
+import { COPY_DST, STORAGE } from './usage.ts';
+
+/** Bytes reserved per dispatch in the parameter ring (the storage-offset alignment). */
+export const PARAM_SLOT = 256;
+/** Parameter blocks per batch; a full ring submits the batch. */
+export const PARAM_SLOTS = 512;
+
+export class CommandBatch {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private paramBuffer: GPUBuffer;
+  private paramStaging = new Uint32Array((PARAM_SLOT * PARAM_SLOTS) / 4);
+  private paramSlots = 0;
+  private dispatches = 0;
+  /**
+   * Buffers the unsubmitted batch uses. Reusing a freed buffer for later
+   * dispatches is safe (commands run in order), but queue.writeBuffer runs
+   * before the unsubmitted commands, so `write` submits first when it targets one.
+   */
+  readonly used = new Set<GPUBuffer>();
+
+  constructor(private readonly device: GPUDevice) {
+    this.paramBuffer = device.createBuffer({
+      label: 'stripes.params',
+      size: PARAM_SLOT * PARAM_SLOTS,
+      usage: STORAGE | COPY_DST,
+    });
+  }
+
+  /** Takes the next ring slot for a parameter block; returns its binding (dynamic offset 0) and the offset. */
+  addParams(params: ArrayLike<number>): { binding: GPUBufferBinding; offset: number } {
+    const slot = this.paramSlots++;
+    this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
+    return { binding: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT }, offset: slot * PARAM_SLOT };
+  }
+
+  /** The pass for the next dispatch: the shared one, or with a profiler one pass per dispatch, so its timestamps measure that dispatch alone. */
+  passFor(kernel: string, profiler: KernelProfiler | null): GPUComputePassEncoder {
+    if (!profiler) {
+      this.pass ??= this.commandEncoder().beginComputePass();
+      return this.pass;
+    }
+    this.endPass();
+    this.pass = profiler.beginPass(this.commandEncoder(), kernel);
+    return this.pass;
+  }
+
+  /** Counts a dispatch; true when the batch is full (ring or `maxDispatches`) and should be submitted. */
+  dispatched(maxDispatches: number): boolean {
+    this.dispatches++;
+    return this.paramSlots >= PARAM_SLOTS || this.dispatches >= maxDispatches;
+  }
+
+  commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything encoded so far, with the profiler's timestamp resolves. */
+  submit(profiler: KernelProfiler | null): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.paramSlots > 0) {
+      // The whole ring is rewritten per batch; queue order puts this write
+      // after the previous batch's commands and before this batch's.
+      this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging.buffer, 0, this.paramSlots * PARAM_SLOT);
+    }
+    profiler?.resolve(this.encoder);
+    this.device.queue.submit([this.encoder.finish()]);
+    profiler?.submitted();
+    this.encoder = null;
+    this.paramSlots = 0;
+    this.dispatches = 0;
+    this.used.clear();
+  }
+}
