@@ -1,6 +1,6 @@
 // The device runtime: size classes, the buffer pool, WGSL compile errors,
 // command batching across the parameter ring, readback of sub-ranges, and the
-// 2D workgroup grid.
+// 2D workgroup grid, and the kernel profiler.
 import { describe, expect, it } from 'vitest';
 import {
   binary,
@@ -9,6 +9,7 @@ import {
   fill,
   grid1d,
   gridFor,
+  KernelProfiler,
   MAX_WORKGROUPS_PER_DIM,
   rt,
   sizeClass,
@@ -356,5 +357,37 @@ describe('derived buffers', () => {
     const cached = r.memory().cachedBuffers;
     r.release(src);
     expect(r.memory().cachedBuffers).toBe(cached - 1);
+  });
+});
+
+describe('profiler', () => {
+  it('counts dispatches per kernel name with non-negative GPU times, or is null without timestamp queries', async () => {
+    const r = rt();
+    const n = 1024;
+    const [a, b] = [r.alloc(n * 4), r.alloc(n * 4)];
+    const profiler = r.startProfiling();
+    if (!profiler) {
+      expect(r.device.features.has('timestamp-query')).toBe(false);
+      expect(await r.stopProfiling()).toEqual(new Map());
+    } else {
+      expect(profiler).toBeInstanceOf(KernelProfiler);
+      fill(r, a, n, 2);
+      fill(r, b, n, 3);
+      unary(r, 'neg', a, b, n);
+      const results = await r.stopProfiling();
+      expect([...results.keys()].sort()).toEqual(['fill', 'unary']);
+      expect(results.get('fill')!.count).toBe(2);
+      expect(results.get('unary')!.count).toBe(1);
+      for (const { ms } of results.values()) {
+        expect(typeof ms).toBe('number');
+        expect(ms).toBeGreaterThanOrEqual(0);
+      }
+      expect(await readAll(b, n)).toEqual(new Float32Array(n).fill(-2));
+      // Stopped: later dispatches are not timed, and stopping again gives nothing.
+      fill(r, a, n, 1);
+      expect(await r.stopProfiling()).toEqual(new Map());
+    }
+    r.release(a);
+    r.release(b);
   });
 });

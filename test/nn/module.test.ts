@@ -180,6 +180,31 @@ describe('init', () => {
     big.dispose();
     net.dispose();
   });
+
+  it('xavierUniform draws U(-a, a) with a = gain * sqrt(3) * sqrt(2 / (fan_in + fan_out)), fans as torch computes them', async () => {
+    // torch.nn.init._calculate_fan_in_and_fan_out: dims 1 and 0 times the receptive field.
+    expect(init.calculateFans([64, 32, 3, 3])).toEqual({ fanIn: 32 * 9, fanOut: 64 * 9 });
+    expect(init.calculateFans([10, 7])).toEqual({ fanIn: 7, fanOut: 10 });
+    const w = tensor(new Float32Array(64 * 32 * 3 * 3), [64, 32, 3, 3]);
+    const draw = async (gain: number | undefined, seed: number) => {
+      init.xavierUniform(w, { gain, rng: new Rng(seed) });
+      return w.data();
+    };
+    for (const gain of [undefined, 2]) {
+      const a = (gain ?? 1) * Math.sqrt(3) * Math.sqrt(2 / (32 * 9 + 64 * 9));
+      const v = await draw(gain, 5);
+      const maxAbs = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      expect(maxAbs).toBeLessThanOrEqual(a * (1 + 1e-6));
+      expect(maxAbs).toBeGreaterThan(0.99 * a);
+      const mean = v.reduce((s, x) => s + x, 0) / v.length;
+      const variance = v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length;
+      expect(Math.abs(mean)).toBeLessThan(0.01 * a);
+      expect(variance / (a * a / 3)).toBeCloseTo(1, 1);
+    }
+    expect(await draw(undefined, 5)).toEqual(await draw(undefined, 5));
+    expect(() => init.xavierUniform(tensor([1, 2]))).toThrow(/at least 2 dimensions/);
+    w.dispose();
+  });
 });
 
 describe('Dropout', () => {

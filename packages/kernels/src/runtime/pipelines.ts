@@ -8,7 +8,7 @@ const SHADER_STAGE_COMPUTE = 0x4;
 /** Bind groups cached per buffer combination; cleared past this many (a training loop reuses few). */
 const MAX_CACHED_BIND_GROUPS = 16384;
 
-export interface Pipeline {
+interface Pipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   layoutKey: string;
