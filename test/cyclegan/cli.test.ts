@@ -79,6 +79,12 @@ describe('stripes-cyclegan', () => {
     expect(r.stdout).not.toMatch(/WebGPU adapter/);
   });
 
+  test('an options error names the command once', () => {
+    const r = run(['train', '--dataroot', dataroot, '--lr', '-1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("stripes-cyclegan train: --lr must be greater than 0, got -1\n(see 'stripes-cyclegan train --help')\n");
+  });
+
   test('a missing data folder is a clear error before training', () => {
     const r = run(['train', ...tiny('missing').map((a) => (a === dataroot ? join(root, 'nowhere') : a))]);
     expect(r.status).not.toBe(0);

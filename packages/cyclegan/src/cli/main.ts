@@ -76,7 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     ({ options, given } = parseCommandLine(cmd, rest));
   } catch (e) {
     if (e instanceof OptionsError) {
-      console.error(`stripes-cyclegan ${cmd}: ${e.message}\n(see 'stripes-cyclegan ${cmd} --help')`);
+      // The message already names the command.
+      console.error(`${e.message}\n(see 'stripes-cyclegan ${cmd} --help')`);
       return 2;
     }
     throw e;
