@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,10 +17,26 @@ let scratch: string;
 let bundle: string;
 let env: NodeJS.ProcessEnv;
 
-const runSh = (...args: string[]) => spawnSync(join(bundle, 'run.sh'), args, { cwd: scratch, env, encoding: 'utf8', timeout: 120_000 });
+/**
+ * A child process that does not block this worker: the cold build compresses
+ * Node for tens of seconds, and a blocked worker misses vitest's RPC deadline.
+ */
+function run(cmd: string, args: string[], options: SpawnOptions & { timeout: number }): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status, signal) => done({ status, signal, stdout, stderr }));
+  });
+}
 
-beforeAll(() => {
-  const built = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+const runSh = (...args: string[]) => run(join(bundle, 'run.sh'), args, { cwd: scratch, env, timeout: 120_000 });
+
+beforeAll(async () => {
+  const built = await run(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, timeout: 300_000 });
   if (built.status !== 0) throw new Error(`npm run bundle failed (${built.status ?? built.signal}):\n${built.stdout}\n${built.stderr}`);
   scratch = mkdtempSync(join(tmpdir(), 'stripes-bundle-'));
   bundle = join(scratch, 'stripes-linux-x64');
@@ -45,14 +61,14 @@ describe('the bundle', () => {
     for (const f of readdirSync(app).filter((n) => n.endsWith('.js'))) expect(readFileSync(join(app, f), 'utf8').includes(root), f).toBe(false);
   });
 
-  it("selfcheck passes every golden case the workspace has, on the bundle's own Node", () => {
-    const r = runSh('selfcheck');
+  it("selfcheck passes every golden case the workspace has, on the bundle's own Node", async () => {
+    const r = await runSh('selfcheck');
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`${goldenCases().length} passed, 0 failed`);
   });
 
-  it('runs the CLI', () => {
-    const r = runSh('cli', '--help');
+  it('runs the CLI', async () => {
+    const r = await runSh('cli', '--help');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/usage: stripes-cyclegan <command>/);
   });
