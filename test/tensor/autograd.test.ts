@@ -2,7 +2,7 @@
 // detach / noGrad / requiresGrad=false cut the graph, retainGraph allows a
 // second backward, explicit output gradients, broadcasting reduces back.
 import { describe, expect, it } from 'vitest';
-import { isGradEnabled, noGrad, tensor, tidy, type Tensor } from '@stripes/tensor';
+import { add, concat, div, isGradEnabled, matmul, maximum, minimum, mul, noGrad, ones, pow, sub, tensor, tidy, type Tensor } from '@stripes/tensor';
 
 const leaf = (data: number[], shape?: number[]): Tensor => tensor(data, shape).requireGrad();
 const values = async (t: Tensor | null): Promise<number[]> => {
@@ -113,6 +113,19 @@ describe('cutting the graph', () => {
     const z = c.mul(2);
     expect(z.requiresGrad).toBe(false);
     expect(z.gradFn).toBeNull();
+  });
+
+  it('multi-input backward closures compute no gradient for an input that needs none', () => {
+    const ops: Record<string, (a: Tensor, b: Tensor) => Tensor> = { add, sub, mul, div, pow, maximum, minimum, matmul, concat: (a, b) => concat([a, b]) };
+    for (const [name, op] of Object.entries(ops)) {
+      for (const grads of [[true, false], [false, true]]) {
+        const [a, b] = grads.map((g, i) => tensor([1.5 + i, 2, 0.5 + i, 3], [2, 2]).requireGrad(g));
+        const c = op(a, b);
+        const got = tidy(() => noGrad(() => c.gradFn!.apply(ones(c.shape)).map((g) => g !== null)));
+        expect(got, `${name} with requiresGrad ${grads}`).toEqual(grads);
+        for (const t of [a, b, c]) t.dispose();
+      }
+    }
   });
 
   it('requiresGrad cannot be turned off on a non-leaf', () => {

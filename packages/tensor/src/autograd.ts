@@ -68,6 +68,14 @@ export class GraphNode {
 }
 
 /**
+ * `grad()` for a backward's `input`, or null without computing it when the
+ * input needs no gradient (a constant, or an absent optional operand).
+ */
+export function gradIfNeeded(input: Tensor | null | undefined, grad: () => Tensor): Tensor | null {
+  return input?.requiresGrad ? grad() : null;
+}
+
+/**
  * Records `op` producing `out` from `inputs` when any input requires grad.
  * `saved` tensors are held (as aliases of their storage, so `tidy` or
  * `dispose` of the originals does not free them) until the graph is freed.

@@ -1,6 +1,6 @@
 /** Binary arithmetic with NumPy broadcasting; a number operand becomes an elementwise affine map. */
 import { binary, rt, type BinaryOp } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { broadcastShapes, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { affine, log, powScalar, scaleShift } from './elementwise.ts';
@@ -19,14 +19,14 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return scaleShift('add', a, 1, b);
   const c = binaryOp('add', a, b);
-  record('add', c, [a, b], [], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
+  record('add', c, [a, b], [], (g) => [gradIfNeeded(a, () => sumToShape(g, a.shape)), gradIfNeeded(b, () => sumToShape(g, b.shape))]);
   return c;
 }
 
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return scaleShift('sub', a, 1, -b);
   const c = binaryOp('sub', a, b);
-  record('sub', c, [a, b], [], (g) => [sumToShape(g, a.shape), b.requiresGrad ? sumToShape(affine(g, -1, 0), b.shape) : null]);
+  record('sub', c, [a, b], [], (g) => [gradIfNeeded(a, () => sumToShape(g, a.shape)), gradIfNeeded(b, () => sumToShape(affine(g, -1, 0), b.shape))]);
   return c;
 }
 
@@ -34,8 +34,8 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return scaleShift('mul', a, b, 0);
   const c = binaryOp('mul', a, b);
   record('mul', c, [a, b], [a, b], (g, [as, bs]) => [
-    a.requiresGrad ? sumToShape(binaryOp('mul', g, bs), a.shape) : null,
-    b.requiresGrad ? sumToShape(binaryOp('mul', g, as), b.shape) : null,
+    gradIfNeeded(a, () => sumToShape(binaryOp('mul', g, bs), a.shape)),
+    gradIfNeeded(b, () => sumToShape(binaryOp('mul', g, as), b.shape)),
   ]);
   return c;
 }
@@ -44,9 +44,9 @@ export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return scaleShift('div', a, 1 / b, 0);
   const c = binaryOp('div', a, b);
   record('div', c, [a, b], [b, c], (g, [bs, cs]) => [
-    a.requiresGrad ? sumToShape(binaryOp('div', g, bs), a.shape) : null,
+    gradIfNeeded(a, () => sumToShape(binaryOp('div', g, bs), a.shape)),
     // d(a/b)/db = -(a/b)/b
-    b.requiresGrad ? sumToShape(affine(binaryOp('div', binaryOp('mul', g, cs), bs), -1, 0), b.shape) : null,
+    gradIfNeeded(b, () => sumToShape(affine(binaryOp('div', binaryOp('mul', g, cs), bs), -1, 0), b.shape)),
   ]);
   return c;
 }
@@ -55,8 +55,8 @@ export function pow(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return powScalar(a, b);
   const c = binaryOp('pow', a, b);
   record('pow', c, [a, b], [a, b, c], (g, [as, bs, cs]) => [
-    a.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('mul', bs, binaryOp('pow', as, affine(bs, 1, -1)))), a.shape) : null,
-    b.requiresGrad ? sumToShape(binaryOp('mul', g, binaryOp('mul', cs, log(as))), b.shape) : null,
+    gradIfNeeded(a, () => sumToShape(binaryOp('mul', g, binaryOp('mul', bs, binaryOp('pow', as, affine(bs, 1, -1)))), a.shape)),
+    gradIfNeeded(b, () => sumToShape(binaryOp('mul', g, binaryOp('mul', cs, log(as))), b.shape)),
   ]);
   return c;
 }
@@ -68,7 +68,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   record(op, c, [a, b], [a, b, c], (g, [as, bs, cs]) => {
     const halfTie = affine(binaryOp('equal', as, bs), 0.5, 0);
     const share = (xs: Tensor, shape: Shape) => sumToShape(binaryOp('mul', g, binaryOp('sub', binaryOp('equal', xs, cs), halfTie)), shape);
-    return [a.requiresGrad ? share(as, a.shape) : null, b.requiresGrad ? share(bs, b.shape) : null];
+    return [gradIfNeeded(a, () => share(as, a.shape)), gradIfNeeded(b, () => share(bs, b.shape))];
   });
   return c;
 }

@@ -5,7 +5,7 @@
  * conv_transpose2d, which swaps the roles of the first two.
  */
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { sum } from './reduce.ts';
@@ -87,9 +87,9 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dO
   const y = convForward(x, w, b ?? null, g);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
-    x.requiresGrad ? convInputGrad(gy, ws, null, g) : null,
-    w.requiresGrad ? convWeightGrad(xs, gy, g) : null,
-    b?.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+    gradIfNeeded(x, () => convInputGrad(gy, ws, null, g)),
+    gradIfNeeded(w, () => convWeightGrad(xs, gy, g)),
+    gradIfNeeded(b, () => sum(gy, [0, 2, 3])),
   ]);
   return y;
 }

@@ -6,7 +6,7 @@
  * with input and output gradient swapped: the same three kernels.
  */
 import type { ConvGeometry } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { checkOperands, convForward, convInputGrad, convWeightGrad, pair, type Conv2dOptions } from './conv2d.ts';
@@ -44,9 +44,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, options
   const y = convInputGrad(x, w, b ?? null, g);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
-    x.requiresGrad ? convForward(gy, ws, null, g) : null,
-    w.requiresGrad ? convWeightGrad(gy, xs, g) : null,
-    b?.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+    gradIfNeeded(x, () => convForward(gy, ws, null, g)),
+    gradIfNeeded(w, () => convWeightGrad(gy, xs, g)),
+    gradIfNeeded(b, () => sum(gy, [0, 2, 3])),
   ]);
   return y;
 }

@@ -1,6 +1,6 @@
 /** Instance normalization over each (n, c) plane of NCHW, with optional affine and a fused activation. */
 import { instanceNorm, instanceNormBackward, rt, type InstanceNormArgs } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { reshape } from './reshape.ts';
@@ -63,11 +63,11 @@ export function instanceNorm2d(x: Tensor, options: InstanceNormOptions = {}): Te
     // Rows: Σ g·x̂ then Σ g per plane (g taken after the activation's derivative).
     const sums = Tensor.empty([2, n, c]);
     instanceNormBackward(rt(), xs.buffer, g.buffer, ss.buffer, ws?.buffer ?? null, bs?.buffer ?? null, gx.buffer, sums.buffer, args);
-    const grads: Array<Tensor | null> = [x.requiresGrad ? gx : null];
+    const grads: Array<Tensor | null> = [gradIfNeeded(x, () => gx)];
     if (weight || bias) {
       const perChannel = sum(sums, 1);
-      if (weight) grads.push(weight.requiresGrad ? reshape(perChannel.slice(0, 0, 1), [c]) : null);
-      if (bias) grads.push(bias.requiresGrad ? reshape(perChannel.slice(0, 1, 2), [c]) : null);
+      if (weight) grads.push(gradIfNeeded(weight, () => reshape(perChannel.slice(0, 0, 1), [c])));
+      if (bias) grads.push(gradIfNeeded(bias, () => reshape(perChannel.slice(0, 1, 2), [c])));
     }
     return grads;
   });

@@ -1,6 +1,6 @@
 /** Mean-reduced regression losses, each one pointwise kernel plus a reduction forward and one kernel backward. */
 import { loss, lossBackward, reduce, rt, type LossOp } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { affine } from './elementwise.ts';
@@ -20,7 +20,7 @@ function meanLoss(op: string, kind: LossOp, x: Tensor, target: Tensor): Tensor {
   record(op, y, [x, target], [x, target], (g, [xs, ts]) => {
     const gx = Tensor.empty(x.shape);
     lossBackward(rt(), kind, g.buffer, xs.buffer, ts.buffer, gx.buffer, n, 1 / n);
-    return [x.requiresGrad ? gx : null, target.requiresGrad ? affine(gx, -1, 0) : null];
+    return [gradIfNeeded(x, () => gx), gradIfNeeded(target, () => affine(gx, -1, 0))];
   });
   return y;
 }

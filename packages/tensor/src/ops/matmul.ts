@@ -1,6 +1,6 @@
 /** Matrix product with batch dimensions, as torch.matmul for rank >= 2 operands. */
 import { matmul as matmulKernel, rt } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { broadcastShapes, fmt, sizeOf } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { sumToShape } from './reduce.ts';
@@ -39,8 +39,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both operands need rank >= 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const c = product(a, b, false, false);
   record('matmul', c, [a, b], [a, b], (g, [as, bs]) => [
-    a.requiresGrad ? sumToShape(product(g, bs, false, true), a.shape) : null,
-    b.requiresGrad ? sumToShape(product(as, g, true, false), b.shape) : null,
+    gradIfNeeded(a, () => sumToShape(product(g, bs, false, true), a.shape)),
+    gradIfNeeded(b, () => sumToShape(product(as, g, true, false), b.shape)),
   ]);
   return c;
 }

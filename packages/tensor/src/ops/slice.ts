@@ -1,6 +1,6 @@
 /** Contiguous ranges along one axis, and concatenation: each is the other's gradient. */
 import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
-import { record } from '../autograd.ts';
+import { gradIfNeeded, record } from '../autograd.ts';
 import { tidy } from '../scope.ts';
 import { fmt, normalizeAxis } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -54,7 +54,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const y = Tensor.empty(first.shape.map((d, i) => (i === a ? total : d)));
   tensors.forEach((t, k) => copyRegion(y, t, a, offsets[k], false));
-  record('concat', y, tensors, [], (g) => tensors.map((t, k) => (t.requiresGrad ? slice(g, a, offsets[k], offsets[k] + t.shape[a]) : null)));
+  record('concat', y, tensors, [], (g) => tensors.map((t, k) => gradIfNeeded(t, () => slice(g, a, offsets[k], offsets[k] + t.shape[a]))));
   return y;
 }
 
