@@ -115,4 +115,20 @@ describe('test', () => {
     expect(files(join(result.outDir, 'images')).filter((f) => f.includes('_real_A'))).toEqual(['good.jpg_real_A.png', 'good.png_real_A.png']);
     expect(lines).toContain(`skipping unusable image ${join(dataroot, 'testA/tiny.png')}: image 1x1 is too small to round to a multiple of 4`);
   });
+
+  test('a checkpoint of 2-channel networks is refused: images come only as gray or RGB', async () => {
+    const model = new CycleGAN({ inputNc: 2, outputNc: 2, ngf: 2, ndf: 2, nBlocks: 1, nLayersD: 1, poolSize: 0, seed: 4 });
+    const checkpointsDir = join(root, 'checkpoints-2ch');
+    const path = join(checkpointsDir, 'two', 'latest.ckpt.safetensors');
+    mkdirSync(join(checkpointsDir, 'two'), { recursive: true });
+    const loader = { epoch: 0, position: 0, epochRng: null, rng: new Rng(1).getState() };
+    await saveTrainingCheckpoint(path, model, { epoch: 1, epochIter: 0, totalIters: 0, loader });
+    model.dispose();
+    await expect(
+      runTest({
+        dataroot: join(root, 'no-data'), name: 'two', checkpointsDir, resultsDir: join(root, 'results-2ch'), epoch: 'latest', phase: 'test',
+        loadSize: 256, cropSize: 256, preprocess: 'none', numTest: Infinity, log: () => {},
+      }),
+    ).rejects.toThrow(`test: ${path}: the networks map 2-channel images to 2; images are tested as gray (1) or RGB (3)`);
+  });
 });

@@ -187,6 +187,16 @@ describe('parseArgs problems', () => {
     ]);
   });
 
+  it('accepts only the channel counts images are converted to, reporting others with every other problem', () => {
+    expect(problems('train', ['--dataroot', 'd', '--input_nc', '2', '--output_nc', '4', '--lr', '0'])).toEqual([
+      '--input_nc must be one of 1, 3, got 2',
+      '--output_nc must be one of 1, 3, got 4',
+      '--lr must be greater than 0, got 0',
+    ]);
+    expect(problems('test', ['--dataroot', 'd', '--output_nc', '2'])).toEqual(['--output_nc must be one of 1, 3, got 2']);
+    expect(problems('train', ['--dataroot', 'd', '--input_nc', '1', '--output_nc', '1'])).toEqual([]);
+  });
+
   it('reports missing required options, missing values and stray arguments', () => {
     expect(problems('train', [])).toEqual(['missing required option --dataroot']);
     expect(problems('train', ['--dataroot'])).toEqual(['--dataroot needs a value']);

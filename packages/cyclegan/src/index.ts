@@ -36,14 +36,16 @@ export {
   readLosses,
   translateTensor,
   CYCLEGAN_DEFAULTS,
+  DIRECTIONS,
   LOSS_NAMES,
   type CycleGANOptions,
+  type Direction,
   type ResolvedCycleGANOptions,
   type CycleGANLosses,
   type CycleGANVisuals,
   type CycleGANTrainingState,
 } from './model/cyclegan.ts';
-export { ganLoss, l1, type GanMode } from './model/losses.ts';
+export { ganLoss, l1, GAN_MODES, type GanMode } from './model/losses.ts';
 export { ImagePool, type ImagePoolJson } from './model/imagePool.ts';
 export {
   SEGMENT_THRESHOLD,
@@ -59,7 +61,7 @@ export {
   type TranslationReport,
 } from './metrics.ts';
 export type { ImageU8, ImageCHW } from './image/types.ts';
-export { toCHW, fromCHW, tensor2im, toChannels } from './image/convert.ts';
+export { toCHW, fromCHW, tensor2im, toChannels, IMAGE_CHANNELS, isImageChannels, type ImageChannels } from './image/convert.ts';
 export { resize, type ImageF32, type ResampleFilter } from './image/resize.ts';
 export {
   applyTransform,

@@ -13,10 +13,10 @@ import { listImages } from './data/dataset.ts';
 import { applyTransform, type Preprocess } from './data/transforms.ts';
 import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
 import { ImageDecodeError, readImage, writePng } from './image/codec.ts';
-import { tensor2im, toCHW, toChannels } from './image/convert.ts';
+import { isImageChannels, tensor2im, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
-import { CycleGAN, translateTensor } from './model/cyclegan.ts';
+import { CycleGAN, translateTensor, type Direction } from './model/cyclegan.ts';
 import { describeGenerator, findGenerators, loadGenerator, type GeneratorSpec } from './model/generatorWeights.ts';
 import type { ResnetGenerator } from './model/networks.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
@@ -114,7 +114,7 @@ export interface LoadedGenerator {
  * which maps whichever way it was trained, whatever `direction` says.
  * Dispose the generator when done.
  */
-export function loadGeneratorFile(path: string, direction: 'AtoB' | 'BtoA'): LoadedGenerator {
+export function loadGeneratorFile(path: string, direction: Direction): LoadedGenerator {
   const decoded = readWeightsFile(path);
   const found = findGenerators(decoded.tensors, path);
   const named = found.find((g) => g.name === (direction === 'AtoB' ? 'G_A' : 'G_B'));
@@ -169,7 +169,13 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
   checkImageSizes(config);
   const ckpt = checkpointPath(config, config.epoch);
   const model = loadModel(ckpt);
-  const channels = { A: model.options.inputNc, B: model.options.outputNc };
+  const { inputNc, outputNc } = model.options;
+  // A checkpoint may hold networks of other channel counts (import takes what the weights say).
+  if (!isImageChannels(inputNc) || !isImageChannels(outputNc)) {
+    model.dispose();
+    throw new Error(`test: ${ckpt}: the networks map ${inputNc}-channel images to ${outputNc}; images are tested as gray (1) or RGB (3)`);
+  }
+  const channels = { A: inputNc, B: outputNc };
   const outDir = join(config.resultsDir, config.name, `${config.phase}_${config.epoch}`);
   const imageDir = join(outDir, 'images');
   mkdirSync(imageDir, { recursive: true });
@@ -192,7 +198,7 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
         const stem = stems[k];
         let real: ImageCHW;
         try {
-          real = applyTransform(readImage(path), { ...transform, channels: channels[side] as 1 | 3 }, CENTRE);
+          real = applyTransform(readImage(path), { ...transform, channels: channels[side] }, CENTRE);
         } catch (e) {
           if (config.strict) throw new Error(`${path}: ${reasonOf(e)}`);
           log(`skipping unusable image ${path}: ${reasonOf(e)}`);
@@ -304,7 +310,7 @@ export interface TranslateOptions {
  */
 export async function translatePath(
   modelPath: string,
-  direction: 'AtoB' | 'BtoA',
+  direction: Direction,
   input: string,
   output: string,
   options: TranslateOptions | ((line: string) => void) = {},
@@ -326,7 +332,7 @@ export async function translatePath(
   const { generator, spec, description } = loadGeneratorFile(modelPath, direction);
   log(`translate: ${modelPath}: ${description}`);
   const channels = spec.inputNc;
-  if (channels !== 1 && channels !== 3) {
+  if (!isImageChannels(channels)) {
     generator.dispose();
     throw new Error(`translate: ${modelPath}: the generator takes ${channels}-channel images; images are translated as gray (1) or RGB (3)`);
   }

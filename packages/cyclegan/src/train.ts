@@ -13,11 +13,12 @@ import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { UnalignedDataset } from './data/dataset.ts';
 import type { Preprocess } from './data/transforms.ts';
 import { MAX_MEGAPIXELS } from './image/codec.ts';
+import { IMAGE_CHANNELS, isImageChannels, type ImageChannels } from './image/convert.ts';
 import { minimumImageSize } from './model/networks.ts';
 import { CHECKPOINT_FORMAT, validateCheckpoint } from './model/checkpointFormat.ts';
 import {
   CycleGAN, CYCLEGAN_DEFAULTS, LOSS_NAMES, readLosses,
-  type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals, type ResolvedCycleGANOptions,
+  type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals, type Direction, type ResolvedCycleGANOptions,
 } from './model/cyclegan.ts';
 import { LOSS_LOG_FILE, LOSS_PLOT_FILE } from './report/lossLog.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
@@ -34,7 +35,7 @@ export interface TrainConfig extends CycleGANOptions {
   noFlip: boolean;
   serialBatches: boolean;
   maxDatasetSize?: number;
-  direction: 'AtoB' | 'BtoA';
+  direction: Direction;
   /** An unusable image stops training instead of being reported and skipped. */
   strict: boolean;
   /** Save `latest` every this many iterations (images), and an epoch checkpoint every saveEpochFreq epochs. */
@@ -513,8 +514,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
 }
 
-function channels(n: number): 1 | 3 {
-  if (n !== 1 && n !== 3) throw new Error(`train: images must have 1 or 3 channels, got ${n}`);
+function channels(n: number): ImageChannels {
+  if (!isImageChannels(n)) throw new Error(`train: images must have ${IMAGE_CHANNELS.join(' or ')} channels, got ${n}`);
   return n;
 }
 

@@ -7,6 +7,10 @@
  * camelCase key. `parseArgs` collects every problem before throwing, so one
  * run reports them all.
  */
+import { PREPROCESS_MODES } from '../data/transforms.ts';
+import { IMAGE_CHANNELS } from '../image/convert.ts';
+import { CYCLEGAN_DEFAULTS as M, DIRECTIONS } from '../model/cyclegan.ts';
+import { GAN_MODES } from '../model/losses.ts';
 
 export const COMMANDS = ['train', 'test', 'translate', 'convert', 'import', 'export'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -28,6 +32,8 @@ interface Spec {
   commandHelp?: Partial<Record<Command, string>>;
   required?: boolean;
   choices?: readonly string[];
+  /** The only values an int may take. */
+  oneOf?: readonly number[];
   /** Inclusive bounds; `above` is an exclusive lower bound. */
   min?: number;
   max?: number;
@@ -44,7 +50,9 @@ const TRAIN_IMPORT = ['train', 'import'] as const;
 const IMAGES = ['train', 'test', 'translate'] as const;
 
 /**
- * Keyed by the reference spelling. Choices list only what this package
+ * Keyed by the reference spelling. Model defaults and the choices of
+ * channels, modes and directions are the declarations of the code that uses
+ * them, so the table cannot drift from it. Choices list only what this package
  * implements (e.g. `--norm instance`: there is no BatchNorm), so a
  * reference command line with other values fails here, not mid-run.
  */
@@ -70,19 +78,19 @@ const OPTIONS = {
     help: "weights to translate with: a stripes-cyclegan checkpoint, or a generator state dict (.pth, as the reference's latest_net_G.pth, or .safetensors)",
   },
 
-  input_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'input image channels: 3 for RGB, 1 for grayscale' },
-  output_nc: { type: 'int', commands: TRAIN_TEST, default: 3, min: 1, max: 4, help: 'output image channels: 3 for RGB, 1 for grayscale' },
-  ngf: { type: 'int', commands: TRAIN_TEST, default: 64, min: 1, help: 'generator filters in the last conv layer' },
-  ndf: { type: 'int', commands: TRAIN, default: 64, min: 1, help: 'discriminator filters in the first conv layer' },
+  input_nc: { type: 'int', commands: TRAIN_TEST, default: M.inputNc, oneOf: IMAGE_CHANNELS, help: 'input image channels: 3 for RGB, 1 for grayscale' },
+  output_nc: { type: 'int', commands: TRAIN_TEST, default: M.outputNc, oneOf: IMAGE_CHANNELS, help: 'output image channels: 3 for RGB, 1 for grayscale' },
+  ngf: { type: 'int', commands: TRAIN_TEST, default: M.ngf, min: 1, help: 'generator filters in the last conv layer' },
+  ndf: { type: 'int', commands: TRAIN, default: M.ndf, min: 1, help: 'discriminator filters in the first conv layer' },
   netG: { type: 'choice', commands: TRAIN_TEST, default: 'resnet_9blocks', choices: ['resnet_9blocks', 'resnet_6blocks'], help: 'generator architecture' },
   netD: { type: 'choice', commands: TRAIN, default: 'basic', choices: ['basic', 'n_layers'], help: 'discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n_layers_D layers' },
-  n_layers_D: { type: 'int', commands: TRAIN, default: 3, min: 1, help: 'discriminator layers, used when --netD n_layers' },
+  n_layers_D: { type: 'int', commands: TRAIN, default: M.nLayersD, min: 1, help: 'discriminator layers, used when --netD n_layers' },
   norm: { type: 'choice', commands: TRAIN_TEST, default: 'instance', choices: ['instance'], help: 'normalization layer (instance norm, no affine, no running stats)' },
   init_type: { type: 'choice', commands: TRAIN, default: 'normal', choices: ['normal'], help: 'weight initialization' },
-  init_gain: { type: 'float', commands: TRAIN, default: 0.02, above: 0, help: 'standard deviation of the normal initialization' },
-  no_dropout: { type: 'flag', commands: TRAIN_TEST, default: true, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
+  init_gain: { type: 'float', commands: TRAIN, default: M.initGain, above: 0, help: 'standard deviation of the normal initialization' },
+  no_dropout: { type: 'flag', commands: TRAIN_TEST, default: !M.dropout, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
 
-  direction: { type: 'choice', commands: IMAGES, default: 'AtoB', choices: ['AtoB', 'BtoA'], help: 'AtoB or BtoA: which domain is the input' },
+  direction: { type: 'choice', commands: IMAGES, default: 'AtoB', choices: DIRECTIONS, help: 'AtoB or BtoA: which domain is the input' },
   serial_batches: { type: 'flag', commands: TRAIN, default: false, help: 'take B images in order instead of at random' },
   batch_size: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'images per batch' },
   load_size: {
@@ -94,26 +102,26 @@ const OPTIONS = {
     type: 'choice',
     commands: TRAIN_TEST,
     default: 'resize_and_crop',
-    choices: ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'],
+    choices: PREPROCESS_MODES,
     help: 'scaling and cropping of images at load time',
   },
   no_flip: { type: 'flag', commands: TRAIN, default: false, help: 'do not flip images horizontally for augmentation' },
   max_dataset_size: { type: 'int', commands: TRAIN_TEST, default: Infinity, infinite: true, min: 1, help: 'use at most this many images per folder' },
   phase: { type: 'string', commands: TRAIN_TEST, default: 'train', commandDefault: { test: 'test' }, help: 'folder suffix to read: <dataroot>/<phase>A and <phase>B' },
-  seed: { type: 'int', commands: ['train', 'test', 'import'], default: 0, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
+  seed: { type: 'int', commands: ['train', 'test', 'import'], default: M.seed, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
 
-  gan_mode: { type: 'choice', commands: TRAIN_IMPORT, default: 'lsgan', choices: ['lsgan', 'vanilla'], help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
-  lambda_A: { type: 'float', commands: TRAIN_IMPORT, default: 10, min: 0, help: 'weight of the cycle loss A -> B -> A' },
-  lambda_B: { type: 'float', commands: TRAIN_IMPORT, default: 10, min: 0, help: 'weight of the cycle loss B -> A -> B' },
-  lambda_identity: { type: 'float', commands: TRAIN_IMPORT, default: 0.5, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
-  pool_size: { type: 'int', commands: TRAIN_IMPORT, default: 50, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
-  lr: { type: 'float', commands: TRAIN_IMPORT, default: 0.0002, above: 0, help: 'initial Adam learning rate' },
-  beta1: { type: 'float', commands: TRAIN_IMPORT, default: 0.5, min: 0, max: 0.999999, help: 'Adam momentum term' },
+  gan_mode: { type: 'choice', commands: TRAIN_IMPORT, default: M.ganMode, choices: GAN_MODES, help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
+  lambda_A: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaA, min: 0, help: 'weight of the cycle loss A -> B -> A' },
+  lambda_B: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaB, min: 0, help: 'weight of the cycle loss B -> A -> B' },
+  lambda_identity: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaIdentity, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
+  pool_size: { type: 'int', commands: TRAIN_IMPORT, default: M.poolSize, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
+  lr: { type: 'float', commands: TRAIN_IMPORT, default: M.lr, above: 0, help: 'initial Adam learning rate' },
+  beta1: { type: 'float', commands: TRAIN_IMPORT, default: M.beta1, min: 0, max: 0.999999, help: 'Adam momentum term' },
   lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
-  n_epochs: { type: 'int', commands: TRAIN_IMPORT, default: 100, min: 0, help: 'epochs at the initial learning rate' },
-  n_epochs_decay: { type: 'int', commands: TRAIN_IMPORT, default: 100, min: 0, help: 'epochs of linear decay to zero' },
+  n_epochs: { type: 'int', commands: TRAIN_IMPORT, default: M.nEpochs, min: 0, help: 'epochs at the initial learning rate' },
+  n_epochs_decay: { type: 'int', commands: TRAIN_IMPORT, default: M.nEpochsDecay, min: 0, help: 'epochs of linear decay to zero' },
   epoch_count: {
-    type: 'int', commands: TRAIN_IMPORT, default: 1, commandDefault: { import: null }, min: 1,
+    type: 'int', commands: TRAIN_IMPORT, default: M.epochCount, commandDefault: { import: null }, min: 1,
     help: 'number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)',
     commandHelp: { import: 'the epoch the imported run starts at [default: the one after --epoch; 1 for latest, whose epoch the reference does not record]' },
   },
@@ -141,7 +149,7 @@ export type OptionName = keyof Table;
 
 /** `lambda_A` -> `lambdaA`, `n_layers_D` -> `nLayersD`. */
 type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
-type ValueOf<S> = S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : S extends { type: 'int' | 'float' } ? number : S extends { type: 'flag' } ? boolean : string;
+type ValueOf<S> = S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : S extends { oneOf: readonly (infer N)[] } ? N : S extends { type: 'int' | 'float' } ? number : S extends { type: 'flag' } ? boolean : string;
 type NamesFor<C extends Command> = { [K in OptionName]: C extends Table[K]['commands'][number] ? K : never }[OptionName];
 /** Options with no default for the command (commandDefault null): absent unless given. */
 type Unset<K extends OptionName, C extends Command> = K extends OptionName ? (Table[K] extends { commandDefault: infer D } ? (C extends keyof D ? (D[C] extends null ? K : never) : never) : never) : never;
@@ -261,6 +269,7 @@ function parseValue(name: OptionName, raw: string): Value | { error: string } {
       if (!(spec.infinite && v === Infinity && /inf/i.test(raw)) && (spec.type === 'int' ? !Number.isSafeInteger(v) : !Number.isFinite(v))) {
         return { error: `${flag} ${raw} is out of range (${spec.type === 'int' ? `integers up to ${Number.MAX_SAFE_INTEGER}` : 'a finite number'})` };
       }
+      if (spec.oneOf && !spec.oneOf.includes(v)) return { error: `${flag} must be one of ${spec.oneOf.join(', ')}, got ${raw}` };
       if (spec.min !== undefined && v < spec.min) return { error: `${flag} must be at least ${spec.min}, got ${raw}` };
       if (spec.max !== undefined && v > spec.max) return { error: `${flag} must be at most ${spec.max}, got ${raw}` };
       if (spec.above !== undefined && !(v > spec.above)) return { error: `${flag} must be greater than ${spec.above}, got ${raw}` };

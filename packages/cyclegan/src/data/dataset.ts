@@ -2,7 +2,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Rng } from '@stripes/tensor';
 import { ImageDecodeError, probeImage, readImage } from '../image/codec.ts';
+import type { ImageChannels } from '../image/convert.ts';
 import type { ImageCHW } from '../image/types.ts';
+import type { Direction } from '../model/cyclegan.ts';
 import { applyTransform, getParams, validateTransformOptions } from './transforms.ts';
 import type { Preprocess, TransformOptions, TransformParams } from './transforms.ts';
 
@@ -135,9 +137,9 @@ export interface UnalignedDatasetOptions {
   dataroot: string;
   phase: 'train' | 'test';
   /** Which side is the model's input: with 'BtoA' folder A gets `outputNc` channels and B `inputNc`, as the reference. */
-  direction: 'AtoB' | 'BtoA';
-  inputNc: 1 | 3;
-  outputNc: 1 | 3;
+  direction: Direction;
+  inputNc: ImageChannels;
+  outputNc: ImageChannels;
   loadSize: number;
   cropSize: number;
   preprocess: Preprocess;
@@ -205,7 +207,7 @@ export class UnalignedDataset {
    * conversion will do; strict mode fails here, before training, on a file
    * that is not a readable image.
    */
-  private summarizeConversion(name: string, paths: string[], target: 1 | 3, strict: boolean): void {
+  private summarizeConversion(name: string, paths: string[], target: ImageChannels, strict: boolean): void {
     let converted = 0;
     let alpha = 0;
     for (const path of paths) {

@@ -1,12 +1,11 @@
 import type { Rng } from '@stripes/tensor';
-import { toCHW, toChannels } from '../image/convert.ts';
+import { toCHW, toChannels, type ImageChannels } from '../image/convert.ts';
 import { resize } from '../image/resize.ts';
 import type { ImageCHW, ImageU8 } from '../image/types.ts';
 
-/** The reference's `--preprocess` modes. */
-export type Preprocess = 'resize_and_crop' | 'crop' | 'scale_width' | 'scale_width_and_crop' | 'none';
-
-export const PREPROCESS_MODES: readonly Preprocess[] = ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'];
+/** The reference's `--preprocess` modes (the CLI's choices too). */
+export const PREPROCESS_MODES = ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'] as const;
+export type Preprocess = (typeof PREPROCESS_MODES)[number];
 
 export interface TransformOptions {
   preprocess: Preprocess;
@@ -14,7 +13,7 @@ export interface TransformOptions {
   cropSize: number;
   noFlip: boolean;
   /** Channels fed to the model: 1 converts to gray as the reference's Grayscale(1), 3 to RGB. */
-  channels: 1 | 3;
+  channels: ImageChannels;
 }
 
 /**

@@ -1,12 +1,24 @@
 import type { ImageCHW, ImageU8 } from './types.ts';
 
 /**
+ * The channel counts images are converted to, so the only ones a model can be
+ * fed or write: gray (1) and RGB (3). The CLI's --input_nc / --output_nc,
+ * train, test and translate all check against this one list.
+ */
+export const IMAGE_CHANNELS = [1, 3] as const;
+export type ImageChannels = (typeof IMAGE_CHANNELS)[number];
+
+export function isImageChannels(n: number): n is ImageChannels {
+  return (IMAGE_CHANNELS as readonly number[]).includes(n);
+}
+
+/**
  * Converts to gray (1) or RGB (3) as PIL's `convert('L')` / `convert('RGB')`:
  * alpha is dropped, not composited; gray is replicated; RGB to gray uses
  * PIL's fixed-point ITU-R 601-2 luma, (19595 R + 38470 G + 7471 B + 2^15) >> 16.
  * Returns the input itself when it already has the requested channels.
  */
-export function toChannels(img: ImageU8, channels: 1 | 3): ImageU8 {
+export function toChannels(img: ImageU8, channels: ImageChannels): ImageU8 {
   if (img.channels === channels) return img;
   const { width, height, channels: cin, data: src } = img;
   const n = width * height;

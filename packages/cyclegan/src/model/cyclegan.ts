@@ -10,6 +10,10 @@ import { ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
 import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
 
+/** Which domain a generator takes (`--direction`): G_A maps A to B, G_B maps B to A. */
+export const DIRECTIONS = ['AtoB', 'BtoA'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
 export interface CycleGANOptions {
   inputNc?: number;
   outputNc?: number;
@@ -191,12 +195,12 @@ export class CycleGAN {
   }
 
   /** The generator for a direction: G_A maps A to B, G_B maps B to A. */
-  generator(direction: 'AtoB' | 'BtoA'): ResnetGenerator {
+  generator(direction: Direction): ResnetGenerator {
     return direction === 'AtoB' ? this.netG_A : this.netG_B;
   }
 
   /** Translates A to B (or B to A) without recording a graph. */
-  translate(images: Tensor, direction: 'AtoB' | 'BtoA'): Tensor {
+  translate(images: Tensor, direction: Direction): Tensor {
     return noGrad(() => this.generator(direction).call(images));
   }
 

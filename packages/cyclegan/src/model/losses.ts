@@ -1,7 +1,9 @@
 /** The CycleGAN objective's terms, as the reference code defines them. */
 import type { Tensor } from '@stripes/tensor';
 
-export type GanMode = 'lsgan' | 'vanilla';
+/** The GAN objectives implemented (the CLI's `--gan_mode` choices). */
+export const GAN_MODES = ['lsgan', 'vanilla'] as const;
+export type GanMode = (typeof GAN_MODES)[number];
 
 /**
  * GAN loss of a discriminator's patch predictions against an all-real or
