@@ -4,12 +4,8 @@
  * tensors (so references held by layers and optimizers stay valid).
  */
 import { rt } from '@stripes/kernels';
-import { Tensor } from '@stripes/tensor';
+import { fmt, sameShape, Tensor } from '@stripes/tensor';
 import type { TensorEntry } from './safetensors.ts';
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * Copies `source` (a tensor, or host values with a shape) into `target`,
@@ -18,7 +14,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  */
 export function assign(target: Tensor, source: Tensor | TensorEntry): void {
   if (!sameShape(target.shape, source.shape)) {
-    throw new Error(`assign: source of shape [${source.shape.join(', ')}] does not match the target's shape [${target.shape.join(', ')}]`);
+    throw new Error(`assign: source of shape ${fmt(source.shape)} does not match the target's shape ${fmt(target.shape)}`);
   }
   if (target.size === 0) return;
   const runtime = rt();
@@ -28,7 +24,7 @@ export function assign(target: Tensor, source: Tensor | TensorEntry): void {
     runtime.copy(source.buffer, 0, target.buffer, 0, target.size * 4);
   } else {
     if (source.data.length !== target.size) {
-      throw new Error(`assign: host data holds ${source.data.length} values for shape [${source.shape.join(', ')}]`);
+      throw new Error(`assign: host data holds ${source.data.length} values for shape ${fmt(source.shape)}`);
     }
     // queue.writeBuffer runs ahead of commands encoded but not yet submitted,
     // which may still read (or, for an optimizer step, write) the old values.

@@ -5,7 +5,7 @@
  * adapter. Each function takes one tensor, several, or a module (meaning all
  * of its parameters, in `parameters()` order).
  */
-import { globalRng, Tensor, type Rng } from '@stripes/tensor';
+import { fmt, globalRng, Tensor, type Rng } from '@stripes/tensor';
 import { assign } from './assign.ts';
 import { Module, type AnyModule } from './module.ts';
 
@@ -62,7 +62,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * fan-in Cout*kH*kW, which is what PyTorch's default init uses too.
  */
 export function calculateFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new Error(`init: fan-in and fan-out need at least 2 dimensions, got shape [${shape.join(', ')}]`);
+  if (shape.length < 2) throw new Error(`init: fan-in and fan-out need at least 2 dimensions, got shape ${fmt(shape)}`);
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
 }

@@ -4,7 +4,7 @@
  * `namedParameters()` / `stateDict()` are PyTorch's (`model.1.weight`) and a
  * state dict moves between the two frameworks unchanged.
  */
-import { keep, noGrad, Tensor, tidy } from '@stripes/tensor';
+import { fmt, keep, noGrad, sameShape, Tensor, tidy } from '@stripes/tensor';
 import { assign } from './assign.ts';
 import type { TensorEntry } from './safetensors.ts';
 
@@ -24,10 +24,6 @@ export interface LoadStateDictResult {
   missingKeys: string[];
   /** Source tensors the model has no place for (ignored). */
   unexpectedKeys: string[];
-}
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
 }
 
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
@@ -154,7 +150,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const missingKeys = Object.keys(own).filter((name) => !given.has(name));
     const unexpectedKeys = entries.map(([name]) => name).filter((name) => !(name in own));
     const mismatched = entries
-      .filter(([name, value]) => name in own && fmt(own[name].shape) !== fmt(value.shape))
+      .filter(([name, value]) => name in own && !sameShape(own[name].shape, value.shape))
       .map(([name, value]) => `${name}: source ${fmt(value.shape)}, model ${fmt(own[name].shape)}`);
     const disposed = entries.filter(([, value]) => value instanceof Tensor && value.isDisposed).map(([name]) => `disposed: ${name}`);
     const problems = [

@@ -2,7 +2,7 @@ export { Tensor } from './tensor.ts';
 export { tidy, keep } from './scope.ts';
 export { noGrad, isGradEnabled, type BackwardOptions } from './autograd.ts';
 export { Rng, globalRng, manualSeed, type RngState } from './random.ts';
-export { broadcastShapes, sizeOf, type Shape } from './shape.ts';
+export { broadcastShapes, fmt, pair, sameShape, sizeOf, type Shape } from './shape.ts';
 export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, randn, rand, clone, type NestedArray, type RandomOptions } from './ops/creation.ts';
 export { neg, exp, log, sqrt, abs, relu, leakyRelu, tanh, sigmoid, powScalar, affine } from './ops/elementwise.ts';
 export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';

@@ -5,12 +5,22 @@ export function sizeOf(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A shape as error messages print it: `[2, 3]`. */
 export function fmt(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A [height, width] pair from a number or pair of integers >= `min`; throws naming `op` and the option `name`. */
+export function pair(op: string, name: string, v: number | readonly [number, number], min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!(Array.isArray(v) ? v.length === 2 : typeof v === 'number') || p.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new Error(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
 }
 
 /** NumPy broadcasting of two shapes; throws naming the op and both shapes. */

@@ -1,5 +1,5 @@
 /** Conv2d and ConvTranspose2d with PyTorch's arguments, parameter names, shapes and default init. */
-import { conv2d, convTranspose2d, zeros, type Rng, type Tensor } from '@stripes/tensor';
+import { conv2d, convTranspose2d, pair, zeros, type Rng, type Tensor } from '@stripes/tensor';
 import { calculateFans, kaimingUniform, uniform } from '../init.ts';
 import { Module } from '../module.ts';
 
@@ -20,15 +20,6 @@ export interface Conv2dOptions {
 export interface ConvTranspose2dOptions extends Conv2dOptions {
   /** Extra rows/columns at the bottom/right of the output, < stride; default 0. */
   outputPadding?: Size2;
-}
-
-/** [h, w] from a number or pair, each an integer >= min. */
-function pair(layer: string, name: string, v: Size2, min: number): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if ((typeof v !== 'number' && v.length !== 2) || p.some((d) => !Number.isInteger(d) || d < min)) {
-    throw new Error(`${layer}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return p;
 }
 
 function checkChannels(layer: string, inChannels: number, outChannels: number): void {

@@ -1,5 +1,5 @@
 /** InstanceNorm2d, as CycleGAN uses it: per-sample, per-channel statistics, no running averages. */
-import { instanceNorm2d, ones, zeros, type InstanceNormOptions, type Tensor } from '@stripes/tensor';
+import { fmt, instanceNorm2d, ones, zeros, type InstanceNormOptions, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
 
 export interface InstanceNorm2dOptions {
@@ -39,7 +39,7 @@ export class InstanceNorm2d extends Module {
   /** Normalizes and applies an activation in the same kernel (what `Sequential` uses for IN + ReLU). */
   forwardWithActivation(x: Tensor, act: Pick<InstanceNormOptions, 'activation' | 'slope'>): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
-      throw new Error(`InstanceNorm2d: expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
+      throw new Error(`InstanceNorm2d: expected input [N, ${this.numFeatures}, H, W], got ${fmt(x.shape)}`);
     }
     return instanceNorm2d(x, { eps: this.eps, weight: this.weight ?? undefined, bias: this.bias ?? undefined, ...act });
   }

@@ -6,7 +6,7 @@
  * parameter: call `step()` after `backward()`, not while a graph that saved
  * a parameter still has to backpropagate.
  */
-import { keep, Tensor, zeros } from '@stripes/tensor';
+import { fmt, keep, sameShape, Tensor, zeros } from '@stripes/tensor';
 import { assign } from '../assign.ts';
 import type { Json } from '../checkpoint.ts';
 import type { TensorEntry } from '../safetensors.ts';
@@ -46,8 +46,6 @@ export interface OptimizerStateSource {
   json: OptimizerStateJson;
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** `spec`'s hyperparameters without `params` and without keys set to undefined (which would hide a default). */
 function overrides<H>(spec: object): Partial<H> {

@@ -6,7 +6,7 @@
  */
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
-import { fmt } from '../shape.ts';
+import { fmt, pair } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { sum } from './reduce.ts';
 
@@ -15,15 +15,6 @@ export interface Conv2dOptions {
   stride?: number | readonly [number, number];
   /** Zeros added on each side: one number for both axes, or [pH, pW]. Default 0. */
   padding?: number | readonly [number, number];
-}
-
-/** @internal A [height, width] pair from a number or pair, checked against `min`. */
-export function pair(op: string, name: string, v: number | readonly [number, number], min: number): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!(Array.isArray(v) ? v.length === 2 : typeof v === 'number') || p.some((d) => !Number.isInteger(d) || d < min)) {
-    throw new Error(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return p;
 }
 
 /**

@@ -7,9 +7,9 @@
  */
 import type { ConvGeometry } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
-import { fmt } from '../shape.ts';
+import { fmt, pair } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { checkOperands, convForward, convInputGrad, convWeightGrad, pair, type Conv2dOptions } from './conv2d.ts';
+import { checkOperands, convForward, convInputGrad, convWeightGrad, type Conv2dOptions } from './conv2d.ts';
 import { sum } from './reduce.ts';
 
 export interface ConvTranspose2dOptions extends Conv2dOptions {

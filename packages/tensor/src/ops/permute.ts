@@ -1,7 +1,7 @@
 /** Axis permutations, materialized by the strided-copy kernel. */
 import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
 import { record } from '../autograd.ts';
-import { normalizeAxis } from '../shape.ts';
+import { fmt, normalizeAxis } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 
 /** y.shape[i] = x.shape[dims[i]], as torch.permute. */
@@ -9,7 +9,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   x.assertAlive('permute');
   const d = dims.map((a) => normalizeAxis('permute', a, x.rank, x.shape));
   if (d.length !== x.rank || new Set(d).size !== d.length) {
-    throw new Error(`permute: [${dims.join(', ')}] is not a permutation of the ${x.rank} axes of shape [${x.shape.join(', ')}]`);
+    throw new Error(`permute: [${dims.join(', ')}] is not a permutation of the ${x.rank} axes of shape ${fmt(x.shape)}`);
   }
   const shape = d.map((a) => x.shape[a]);
   const inStrides = contiguousStrides(x.shape);
