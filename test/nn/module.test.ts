@@ -72,6 +72,19 @@ describe('Module', () => {
     expect(() => net.call(tensor([1]))).toThrow(/Net: the module was disposed/);
   });
 
+  it('`using` disposes a module and its parameters at the end of its block', () => {
+    const before = memory().liveBuffers;
+    let kept: Net;
+    {
+      using net = new Net();
+      kept = net;
+      expect(memory().liveBuffers).toBe(before + 5);
+    }
+    expect(memory().liveBuffers).toBe(before);
+    expect(kept.parameters().every((p) => p.isDisposed)).toBe(true);
+    expect(() => kept.call(tensor([1]))).toThrow(/Net: the module was disposed/);
+  });
+
   it('registration rejects duplicate and dotted names and non-leaf parameters', () => {
     class Bad extends Module {
       constructor(kind: string) {

@@ -215,4 +215,18 @@ describe('views and ops that make temporaries', () => {
     expect(x.grad).toBeNull();
     expect(live()).toEqual(base);
   });
+
+  it('`using` disposes a tensor at the end of its block, its gradient with it', () => {
+    const base = live();
+    let kept: Tensor;
+    {
+      using x = tensor([1, 2]).requireGrad();
+      tidy(() => x.mul(x).sum().backward());
+      kept = x;
+      expect(x.isDisposed).toBe(false);
+    }
+    expect(kept.isDisposed).toBe(true);
+    expect(kept.grad).toBeNull();
+    expect(live()).toEqual(base);
+  });
 });

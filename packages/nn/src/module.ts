@@ -173,6 +173,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       m.disposed = true;
     }
   }
+
+  /** `dispose()`, so `using net = ...` frees the parameters at the end of its block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /**

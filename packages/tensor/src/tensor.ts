@@ -15,6 +15,15 @@ import * as perm from './ops/permute.ts';
 import * as sl from './ops/slice.ts';
 import { matmul } from './ops/matmul.ts';
 
+// `Symbol.dispose` for consumers whose lib lacks esnext.disposable (the same
+// declaration @types/node ships), so the `[Symbol.dispose]` members of Tensor
+// and nn's Module type-check there too.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** A device buffer shared by a tensor and its views and saved aliases. */
 class Storage {
   refs = 1;
@@ -110,6 +119,11 @@ export class Tensor {
     this.gradFn = null;
     this.grad?.dispose();
     this.grad = null;
+  }
+
+  /** `dispose()`, so `using t = ...` frees the tensor at the end of its block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Reads the values back as a new Float32Array (row-major). */
