@@ -21,7 +21,18 @@ import { describeGenerator, findGenerators, loadGenerator, type GeneratorSpec } 
 import type { ResnetGenerator } from './model/networks.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
+import type { OptionSpec } from './optionSpec.ts';
 import { checkImageSizes, checkpointPath, readTrainingCheckpoint } from './train.ts';
+
+/** The options of test and translate (the reference's test_options.py, less the data options). */
+export const TEST_OPTIONS = {
+  results_dir: { type: 'string', commands: ['test'], default: './results', metavar: 'dir', help: 'where test outputs and their HTML page are written' },
+  num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
+  model: {
+    type: 'string', commands: ['translate'], required: true, metavar: 'file',
+    help: "weights to translate with: a stripes-cyclegan checkpoint, or a generator state dict (.pth, as the reference's latest_net_G.pth, or .safetensors)",
+  },
+} as const satisfies Record<string, OptionSpec>;
 
 /**
  * Rebuilds the model a checkpoint was trained as and loads its weights (not

@@ -13,6 +13,7 @@ import { CYCLEGAN_DEFAULTS, CycleGAN, type CycleGANOptions, type ResolvedCycleGA
 import {
   fromReferenceNetworks, REFERENCE_NETWORKS, referenceFileName, referenceOptions, toReferenceNetworks, type ReferenceNetwork, type ReferenceNetworkFile,
 } from './model/referenceWeights.ts';
+import type { OptionSpec } from './optionSpec.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
 import { checkpointPath, dataRng, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
 
@@ -45,6 +46,18 @@ export function convertWeights(input: string, output: string, log: Log = console
   }
   return { format, tensors: count };
 }
+
+/** The options of import and export beyond the experiment's and the model's. */
+export const INTEROP_OPTIONS = {
+  reference_dir: {
+    type: 'string', commands: ['import'], required: true, metavar: 'dir',
+    help: "a reference run's folder (its checkpoints/<name>) holding <epoch>_net_G_A.pth, _G_B, _D_A and _D_B",
+  },
+  output_dir: {
+    type: 'string', commands: ['export'], commandDefault: { export: null }, metavar: 'dir',
+    help: 'where the .pth files go [default: <checkpoints_dir>/<name>, where the reference looks for them]',
+  },
+} as const satisfies Record<string, OptionSpec>;
 
 /** The model options `import` takes from its caller: everything but the architecture, which the files fix. */
 export type ImportTrainingOptions = Omit<CycleGANOptions, 'inputNc' | 'outputNc' | 'ngf' | 'ndf' | 'nBlocks' | 'nLayersD' | 'dropout'>;

@@ -22,6 +22,39 @@ import {
 } from './model/cyclegan.ts';
 import { LOSS_LOG_FILE, LOSS_PLOT_FILE } from './report/lossLog.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
+import { TRAIN, type OptionSpec } from './optionSpec.ts';
+
+/** Where an experiment's checkpoints go (train, test, import, export). */
+export const EXPERIMENT_OPTIONS = {
+  name: {
+    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'experiment_name', commandDefault: { import: null },
+    help: 'experiment name: checkpoints and samples go under <checkpoints_dir>/<name>',
+    commandHelp: { import: "experiment name: the checkpoint goes under <checkpoints_dir>/<name> [default: the reference_dir's name]" },
+  },
+  checkpoints_dir: { type: 'string', commands: ['train', 'test', 'import', 'export'], default: './checkpoints', metavar: 'dir', help: 'where experiments are saved' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Which checkpoint of the experiment to load, and whether one may be replaced. */
+export const CHECKPOINT_OPTIONS = {
+  epoch: {
+    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'latest', help: "checkpoint to load: 'latest' or an epoch number",
+    commandHelp: { import: "which of the reference's files: <epoch>_net_G_A.pth...; the checkpoint is written as <epoch>.ckpt.safetensors" },
+  },
+  overwrite: {
+    type: 'flag', commands: ['train', 'import', 'export'], default: false,
+    help: "start a new run in an experiment folder that holds a previous run's checkpoints or loss log, replacing them",
+    commandHelp: { import: 'replace the checkpoint if it exists', export: 'replace .pth files of that epoch already in the output folder' },
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The training loop's own options (the reference's train_options.py, less the model's). */
+export const TRAIN_OPTIONS = {
+  save_epoch_freq: { type: 'int', commands: TRAIN, default: 5, min: 1, help: 'save a checkpoint every this many epochs' },
+  save_latest_freq: { type: 'int', commands: TRAIN, default: 5000, min: 1, help: 'save the latest checkpoint every this many iterations' },
+  display_freq: { type: 'int', commands: TRAIN, default: 400, min: 1, help: 'write a sample grid every this many iterations' },
+  print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
+  continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch (see "Resuming" below)' },
+} as const satisfies Record<string, OptionSpec>;
 
 export interface TrainConfig extends CycleGANOptions {
   dataroot: string;

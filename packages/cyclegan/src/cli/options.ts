@@ -7,141 +7,26 @@
  * camelCase key. `parseArgs` collects every problem before throwing, so one
  * run reports them all.
  */
-import { PREPROCESS_MODES } from '../data/transforms.ts';
-import { IMAGE_CHANNELS } from '../image/convert.ts';
-import { CYCLEGAN_DEFAULTS as M, DIRECTIONS } from '../model/cyclegan.ts';
-import { GAN_MODES } from '../model/losses.ts';
 
-export const COMMANDS = ['train', 'test', 'translate', 'convert', 'import', 'export'] as const;
-export type Command = (typeof COMMANDS)[number];
+import { DATA_OPTIONS } from '../data/dataset.ts';
+import { TEST_OPTIONS } from '../inference.ts';
+import { INTEROP_OPTIONS } from '../interop.ts';
+import { MODEL_OPTIONS } from '../model/cyclegan.ts';
+import { COMMANDS, type Command, type OptionSpec as Spec, type OptionValue as Value } from '../optionSpec.ts';
+import { CHECKPOINT_OPTIONS, EXPERIMENT_OPTIONS, TRAIN_OPTIONS } from '../train.ts';
 
-type Value = string | number | boolean;
-
-interface Spec {
-  type: 'string' | 'int' | 'float' | 'flag' | 'choice';
-  commands: readonly Command[];
-  help: string;
-  /** Absent for required options. */
-  default?: Value;
-  /**
-   * Command-specific defaults, as the reference's TestOptions overrides; null:
-   * none, the option is absent unless given (the command's help says why).
-   */
-  commandDefault?: Partial<Record<Command, Value | null>>;
-  /** Command-specific help lines. */
-  commandHelp?: Partial<Record<Command, string>>;
-  required?: boolean;
-  choices?: readonly string[];
-  /** The only values an int may take. */
-  oneOf?: readonly number[];
-  /** Inclusive bounds; `above` is an exclusive lower bound. */
-  min?: number;
-  max?: number;
-  above?: number;
-  /** Accepts "Infinity" / "inf" (the reference's float('inf') defaults). */
-  infinite?: boolean;
-  metavar?: string;
-}
-
-const TRAIN_TEST = ['train', 'test'] as const;
-const TRAIN = ['train'] as const;
-/** `import` writes a checkpoint for a training run: it takes the training options train stores in one. */
-const TRAIN_IMPORT = ['train', 'import'] as const;
-const IMAGES = ['train', 'test', 'translate'] as const;
+export { COMMANDS, type Command };
 
 /**
- * Keyed by the reference spelling. Model defaults and the choices of
- * channels, modes and directions are the declarations of the code that uses
- * them, so the table cannot drift from it. Choices list only what this package
- * implements (e.g. `--norm instance`: there is no BatchNorm), so a
- * reference command line with other values fails here, not mid-run.
+ * Every command's options, composed from the tables of the code that uses
+ * them, so the table, the types, the defaults and the choices cannot drift
+ * from that code. Choices list only what this package implements (e.g.
+ * `--norm instance`: there is no BatchNorm), so a reference command line with
+ * other values fails here, not mid-run.
  */
 const OPTIONS = {
-  dataroot: { type: 'string', commands: TRAIN_TEST, required: true, metavar: 'dir', help: 'folder holding trainA, trainB, testA, testB' },
-  reference_dir: {
-    type: 'string', commands: ['import'], required: true, metavar: 'dir',
-    help: "a reference run's folder (its checkpoints/<name>) holding <epoch>_net_G_A.pth, _G_B, _D_A and _D_B",
-  },
-  name: {
-    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'experiment_name', commandDefault: { import: null },
-    help: 'experiment name: checkpoints and samples go under <checkpoints_dir>/<name>',
-    commandHelp: { import: "experiment name: the checkpoint goes under <checkpoints_dir>/<name> [default: the reference_dir's name]" },
-  },
-  checkpoints_dir: { type: 'string', commands: ['train', 'test', 'import', 'export'], default: './checkpoints', metavar: 'dir', help: 'where experiments are saved' },
-  results_dir: { type: 'string', commands: ['test'], default: './results', metavar: 'dir', help: 'where test outputs and their HTML page are written' },
-  output_dir: {
-    type: 'string', commands: ['export'], commandDefault: { export: null }, metavar: 'dir',
-    help: 'where the .pth files go [default: <checkpoints_dir>/<name>, where the reference looks for them]',
-  },
-  model: {
-    type: 'string', commands: ['translate'], required: true, metavar: 'file',
-    help: "weights to translate with: a stripes-cyclegan checkpoint, or a generator state dict (.pth, as the reference's latest_net_G.pth, or .safetensors)",
-  },
-
-  input_nc: { type: 'int', commands: TRAIN_TEST, default: M.inputNc, oneOf: IMAGE_CHANNELS, help: 'input image channels: 3 for RGB, 1 for grayscale' },
-  output_nc: { type: 'int', commands: TRAIN_TEST, default: M.outputNc, oneOf: IMAGE_CHANNELS, help: 'output image channels: 3 for RGB, 1 for grayscale' },
-  ngf: { type: 'int', commands: TRAIN_TEST, default: M.ngf, min: 1, help: 'generator filters in the last conv layer' },
-  ndf: { type: 'int', commands: TRAIN, default: M.ndf, min: 1, help: 'discriminator filters in the first conv layer' },
-  netG: { type: 'choice', commands: TRAIN_TEST, default: 'resnet_9blocks', choices: ['resnet_9blocks', 'resnet_6blocks'], help: 'generator architecture' },
-  netD: { type: 'choice', commands: TRAIN, default: 'basic', choices: ['basic', 'n_layers'], help: 'discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n_layers_D layers' },
-  n_layers_D: { type: 'int', commands: TRAIN, default: M.nLayersD, min: 1, help: 'discriminator layers, used when --netD n_layers' },
-  norm: { type: 'choice', commands: TRAIN_TEST, default: 'instance', choices: ['instance'], help: 'normalization layer (instance norm, no affine, no running stats)' },
-  init_type: { type: 'choice', commands: TRAIN, default: 'normal', choices: ['normal'], help: 'weight initialization' },
-  init_gain: { type: 'float', commands: TRAIN, default: M.initGain, above: 0, help: 'standard deviation of the normal initialization' },
-  no_dropout: { type: 'flag', commands: TRAIN_TEST, default: !M.dropout, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
-
-  direction: { type: 'choice', commands: IMAGES, default: 'AtoB', choices: DIRECTIONS, help: 'AtoB or BtoA: which domain is the input' },
-  serial_batches: { type: 'flag', commands: TRAIN, default: false, help: 'take B images in order instead of at random' },
-  batch_size: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'images per batch' },
-  load_size: {
-    type: 'int', commands: IMAGES, default: 286, commandDefault: { test: 256, translate: null }, min: 1, help: 'scale images to this size',
-    commandHelp: { translate: "scale each image to load_size x load_size first (bicubic, aspect ignored), as the reference's test.py does at 256 [default: each image keeps its size]" },
-  },
-  crop_size: { type: 'int', commands: TRAIN_TEST, default: 256, min: 1, help: 'then crop to this size' },
-  preprocess: {
-    type: 'choice',
-    commands: TRAIN_TEST,
-    default: 'resize_and_crop',
-    choices: PREPROCESS_MODES,
-    help: 'scaling and cropping of images at load time',
-  },
-  no_flip: { type: 'flag', commands: TRAIN, default: false, help: 'do not flip images horizontally for augmentation' },
-  max_dataset_size: { type: 'int', commands: TRAIN_TEST, default: Infinity, infinite: true, min: 1, help: 'use at most this many images per folder' },
-  phase: { type: 'string', commands: TRAIN_TEST, default: 'train', commandDefault: { test: 'test' }, help: 'folder suffix to read: <dataroot>/<phase>A and <phase>B' },
-  seed: { type: 'int', commands: ['train', 'test', 'import'], default: M.seed, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
-
-  gan_mode: { type: 'choice', commands: TRAIN_IMPORT, default: M.ganMode, choices: GAN_MODES, help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
-  lambda_A: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaA, min: 0, help: 'weight of the cycle loss A -> B -> A' },
-  lambda_B: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaB, min: 0, help: 'weight of the cycle loss B -> A -> B' },
-  lambda_identity: { type: 'float', commands: TRAIN_IMPORT, default: M.lambdaIdentity, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
-  pool_size: { type: 'int', commands: TRAIN_IMPORT, default: M.poolSize, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
-  lr: { type: 'float', commands: TRAIN_IMPORT, default: M.lr, above: 0, help: 'initial Adam learning rate' },
-  beta1: { type: 'float', commands: TRAIN_IMPORT, default: M.beta1, min: 0, max: 0.999999, help: 'Adam momentum term' },
-  lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
-  n_epochs: { type: 'int', commands: TRAIN_IMPORT, default: M.nEpochs, min: 0, help: 'epochs at the initial learning rate' },
-  n_epochs_decay: { type: 'int', commands: TRAIN_IMPORT, default: M.nEpochsDecay, min: 0, help: 'epochs of linear decay to zero' },
-  epoch_count: {
-    type: 'int', commands: TRAIN_IMPORT, default: M.epochCount, commandDefault: { import: null }, min: 1,
-    help: 'number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)',
-    commandHelp: { import: 'the epoch the imported run starts at [default: the one after --epoch; 1 for latest, whose epoch the reference does not record]' },
-  },
-
-  save_epoch_freq: { type: 'int', commands: TRAIN, default: 5, min: 1, help: 'save a checkpoint every this many epochs' },
-  save_latest_freq: { type: 'int', commands: TRAIN, default: 5000, min: 1, help: 'save the latest checkpoint every this many iterations' },
-  display_freq: { type: 'int', commands: TRAIN, default: 400, min: 1, help: 'write a sample grid every this many iterations' },
-  print_freq: { type: 'int', commands: TRAIN, default: 100, min: 1, help: 'log losses every this many iterations' },
-  continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch (see "Resuming" below)' },
-  overwrite: {
-    type: 'flag', commands: ['train', 'import', 'export'], default: false,
-    help: "start a new run in an experiment folder that holds a previous run's checkpoints or loss log, replacing them",
-    commandHelp: { import: 'replace the checkpoint if it exists', export: 'replace .pth files of that epoch already in the output folder' },
-  },
-  epoch: {
-    type: 'string', commands: ['train', 'test', 'import', 'export'], default: 'latest', help: "checkpoint to load: 'latest' or an epoch number",
-    commandHelp: { import: "which of the reference's files: <epoch>_net_G_A.pth...; the checkpoint is written as <epoch>.ckpt.safetensors" },
-  },
-  strict: { type: 'flag', commands: IMAGES, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
-  num_test: { type: 'int', commands: ['test'], default: Infinity, infinite: true, min: 1, help: 'translate at most this many test images' },
+  // The order is help's, and a typo's suggestion is the first of equally near names (--nEpoch: --n_epochs, not --epoch).
+  ...DATA_OPTIONS, ...INTEROP_OPTIONS, ...EXPERIMENT_OPTIONS, ...TEST_OPTIONS, ...MODEL_OPTIONS, ...TRAIN_OPTIONS, ...CHECKPOINT_OPTIONS,
 } as const satisfies Record<string, Spec>;
 
 type Table = typeof OPTIONS;

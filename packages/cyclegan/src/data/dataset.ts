@@ -4,8 +4,9 @@ import type { Rng } from '@stripes/tensor';
 import { ImageDecodeError, probeImage, readImage } from '../image/codec.ts';
 import type { ImageChannels } from '../image/convert.ts';
 import type { ImageCHW } from '../image/types.ts';
-import type { Direction } from '../model/cyclegan.ts';
-import { applyTransform, getParams, validateTransformOptions } from './transforms.ts';
+import { DIRECTIONS, type Direction } from '../model/cyclegan.ts';
+import { IMAGES, TRAIN, TRAIN_TEST, type OptionSpec } from '../optionSpec.ts';
+import { applyTransform, getParams, PREPROCESS_MODES, validateTransformOptions } from './transforms.ts';
 import type { Preprocess, TransformOptions, TransformParams } from './transforms.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
@@ -132,6 +133,30 @@ export class ItemLoader {
     throw new Error(`${name}: none of its ${paths.length} images could be loaded:\n  ${shown}${reasons.length > 20 ? `\n  ... and ${reasons.length - 20} more` : ''}`);
   }
 }
+
+/** The data options of the command line (the reference's base_options.py data part). */
+export const DATA_OPTIONS = {
+  dataroot: { type: 'string', commands: TRAIN_TEST, required: true, metavar: 'dir', help: 'folder holding trainA, trainB, testA, testB' },
+  direction: { type: 'choice', commands: IMAGES, default: 'AtoB', choices: DIRECTIONS, help: 'AtoB or BtoA: which domain is the input' },
+  serial_batches: { type: 'flag', commands: TRAIN, default: false, help: 'take B images in order instead of at random' },
+  batch_size: { type: 'int', commands: TRAIN, default: 1, min: 1, help: 'images per batch' },
+  load_size: {
+    type: 'int', commands: IMAGES, default: 286, commandDefault: { test: 256, translate: null }, min: 1, help: 'scale images to this size',
+    commandHelp: { translate: "scale each image to load_size x load_size first (bicubic, aspect ignored), as the reference's test.py does at 256 [default: each image keeps its size]" },
+  },
+  crop_size: { type: 'int', commands: TRAIN_TEST, default: 256, min: 1, help: 'then crop to this size' },
+  preprocess: {
+    type: 'choice',
+    commands: TRAIN_TEST,
+    default: 'resize_and_crop',
+    choices: PREPROCESS_MODES,
+    help: 'scaling and cropping of images at load time',
+  },
+  no_flip: { type: 'flag', commands: TRAIN, default: false, help: 'do not flip images horizontally for augmentation' },
+  max_dataset_size: { type: 'int', commands: TRAIN_TEST, default: Infinity, infinite: true, min: 1, help: 'use at most this many images per folder' },
+  phase: { type: 'string', commands: TRAIN_TEST, default: 'train', commandDefault: { test: 'test' }, help: 'folder suffix to read: <dataroot>/<phase>A and <phase>B' },
+  strict: { type: 'flag', commands: IMAGES, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
+} as const satisfies Record<string, OptionSpec>;
 
 export interface UnalignedDatasetOptions {
   dataroot: string;

@@ -6,7 +6,9 @@
  */
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
 import { concat, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
-import { ganLoss, l1, type GanMode } from './losses.ts';
+import { IMAGE_CHANNELS } from '../image/convert.ts';
+import { TRAIN, TRAIN_IMPORT, TRAIN_TEST, type OptionSpec } from '../optionSpec.ts';
+import { GAN_MODES, ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
 import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
 
@@ -47,6 +49,42 @@ export const CYCLEGAN_DEFAULTS: ResolvedCycleGANOptions = {
   lambdaA: 10, lambdaB: 10, lambdaIdentity: 0.5, poolSize: 50, lr: 2e-4, beta1: 0.5,
   nEpochs: 100, nEpochsDecay: 100, epochCount: 1, initGain: 0.02, seed: 0,
 };
+
+/**
+ * The model's command-line options (the reference's base_options.py model
+ * part, train_options.py's optimizer and schedule, cycle_gan_model.py's
+ * overrides); defaults are CYCLEGAN_DEFAULTS. cli/main.ts maps netG, netD and
+ * no_dropout to nBlocks, nLayersD and dropout.
+ */
+export const MODEL_OPTIONS = {
+  input_nc: { type: 'int', commands: TRAIN_TEST, default: CYCLEGAN_DEFAULTS.inputNc, oneOf: IMAGE_CHANNELS, help: 'input image channels: 3 for RGB, 1 for grayscale' },
+  output_nc: { type: 'int', commands: TRAIN_TEST, default: CYCLEGAN_DEFAULTS.outputNc, oneOf: IMAGE_CHANNELS, help: 'output image channels: 3 for RGB, 1 for grayscale' },
+  ngf: { type: 'int', commands: TRAIN_TEST, default: CYCLEGAN_DEFAULTS.ngf, min: 1, help: 'generator filters in the last conv layer' },
+  ndf: { type: 'int', commands: TRAIN, default: CYCLEGAN_DEFAULTS.ndf, min: 1, help: 'discriminator filters in the first conv layer' },
+  netG: { type: 'choice', commands: TRAIN_TEST, default: 'resnet_9blocks', choices: ['resnet_9blocks', 'resnet_6blocks'], help: 'generator architecture' },
+  netD: { type: 'choice', commands: TRAIN, default: 'basic', choices: ['basic', 'n_layers'], help: 'discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n_layers_D layers' },
+  n_layers_D: { type: 'int', commands: TRAIN, default: CYCLEGAN_DEFAULTS.nLayersD, min: 1, help: 'discriminator layers, used when --netD n_layers' },
+  norm: { type: 'choice', commands: TRAIN_TEST, default: 'instance', choices: ['instance'], help: 'normalization layer (instance norm, no affine, no running stats)' },
+  init_type: { type: 'choice', commands: TRAIN, default: 'normal', choices: ['normal'], help: 'weight initialization' },
+  init_gain: { type: 'float', commands: TRAIN, default: CYCLEGAN_DEFAULTS.initGain, above: 0, help: 'standard deviation of the normal initialization' },
+  no_dropout: { type: 'flag', commands: TRAIN_TEST, default: !CYCLEGAN_DEFAULTS.dropout, help: 'no dropout in the generator (on for CycleGAN; --no_dropout=false turns dropout on)' },
+  seed: { type: 'int', commands: ['train', 'test', 'import'], default: CYCLEGAN_DEFAULTS.seed, min: 0, max: 0xffffffff, help: 'seed of weight init, data order, crops, flips and the image pools' },
+  gan_mode: { type: 'choice', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.ganMode, choices: GAN_MODES, help: 'GAN objective: lsgan = least squares, vanilla = cross-entropy' },
+  lambda_A: { type: 'float', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.lambdaA, min: 0, help: 'weight of the cycle loss A -> B -> A' },
+  lambda_B: { type: 'float', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.lambdaB, min: 0, help: 'weight of the cycle loss B -> A -> B' },
+  lambda_identity: { type: 'float', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.lambdaIdentity, min: 0, help: 'identity loss weight, as a fraction of lambda_A / lambda_B' },
+  pool_size: { type: 'int', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.poolSize, min: 0, help: 'generated images kept for discriminator updates (0: no pool)' },
+  lr: { type: 'float', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.lr, above: 0, help: 'initial Adam learning rate' },
+  beta1: { type: 'float', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.beta1, min: 0, max: 0.999999, help: 'Adam momentum term' },
+  lr_policy: { type: 'choice', commands: TRAIN, default: 'linear', choices: ['linear'], help: 'learning-rate schedule: constant for n_epochs, then linear decay to 0' },
+  n_epochs: { type: 'int', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.nEpochs, min: 0, help: 'epochs at the initial learning rate' },
+  n_epochs_decay: { type: 'int', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.nEpochsDecay, min: 0, help: 'epochs of linear decay to zero' },
+  epoch_count: {
+    type: 'int', commands: TRAIN_IMPORT, default: CYCLEGAN_DEFAULTS.epochCount, commandDefault: { import: null }, min: 1,
+    help: 'number of the first epoch (with --continue_train: the epoch to start, from its beginning; default: where the checkpoint stopped)',
+    commandHelp: { import: 'the epoch the imported run starts at [default: the one after --epoch; 1 for latest, whose epoch the reference does not record]' },
+  },
+} as const satisfies Record<string, OptionSpec>;
 
 /** Loss values of one step, as the reference names them. */
 export type CycleGANLosses = {
