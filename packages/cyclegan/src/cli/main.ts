@@ -6,6 +6,7 @@ import { basename, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
 import { runTest, translatePath } from '../inference.ts';
 import { convertWeights, exportReferenceRun, importReferenceRun } from '../interop.ts';
+import { CYCLEGAN_DEFAULTS } from '../model/cyclegan.ts';
 import { checkpointPath, train, TrainingDivergedError, type TrainConfig } from '../train.ts';
 import { COMMANDS, helpText, isHelpRequest, OptionsError, parseCommandLine, type Command, type TrainOptions } from './options.ts';
 import { trainReport } from './trainReport.ts';
@@ -25,10 +26,12 @@ commands:
 /** Exit status of a run stopped by non-finite losses or weights. */
 export const EXIT_DIVERGED = 3;
 
+/** Model options the command line spells otherwise (--netG, --netD with --n_layers_D, --no_dropout): mapped below. */
+const RESPELLED = new Set(['nBlocks', 'nLayersD', 'dropout']);
+
 /** The model options (CycleGANOptions keys) that explicit command-line options set. */
 function givenModelOptions(o: TrainOptions, given: ReadonlySet<string>): string[] {
-  const keys = ['inputNc', 'outputNc', 'ngf', 'ndf', 'ganMode', 'lambdaA', 'lambdaB', 'lambdaIdentity', 'poolSize', 'lr', 'beta1', 'nEpochs', 'nEpochsDecay', 'epochCount', 'initGain', 'seed'];
-  const out = keys.filter((k) => given.has(k));
+  const out = Object.keys(CYCLEGAN_DEFAULTS).filter((k) => !RESPELLED.has(k) && given.has(k));
   if (given.has('netG')) out.push('nBlocks');
   if (given.has('netD') || (given.has('nLayersD') && o.netD === 'n_layers')) out.push('nLayersD');
   if (given.has('noDropout')) out.push('dropout');
@@ -88,7 +91,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (options.command === 'export') {
-    exportReferenceRun({ name: options.name, checkpointsDir: options.checkpointsDir, epoch: options.epoch, outputDir: options.outputDir, overwrite: options.overwrite });
+    // The parsed options are the config: its fields are the option table's.
+    exportReferenceRun(options);
     return 0;
   }
   const info = await ready();
@@ -117,11 +121,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return result.interrupted ? 130 : 0;
   }
   if (options.command === 'test') {
-    const result = await runTest({
-      dataroot: options.dataroot, name: options.name, checkpointsDir: options.checkpointsDir, resultsDir: options.resultsDir,
-      epoch: options.epoch, phase: options.phase, loadSize: options.loadSize, cropSize: options.cropSize,
-      preprocess: options.preprocess, numTest: options.numTest, strict: options.strict,
-    });
+    const result = await runTest(options);
     console.log(`images and page: ${result.htmlPath}\nmetrics: ${result.metricsPath}\n${JSON.stringify(result.metrics, null, 2)}`);
     return 0;
   }
