@@ -6,6 +6,7 @@
  * Files written here load in PyTorch/`safetensors` and vice versa. Bytes in,
  * bytes out: file IO lives in the Node-only entry (`@stripes/nn/node`).
  */
+import { fmt, sizeOf } from '@stripes/tensor';
 
 export type SafeTensor = { dtype: 'F32'; shape: number[]; data: Float32Array };
 
@@ -24,10 +25,6 @@ function entriesOf(tensors: TensorDict): [string, TensorEntry][] {
 
 function isDim(d: unknown): d is number {
   return typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
-}
-
-function numel(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 /** Code-unit order, which for the ASCII names we use matches the reference writer's byte order. */
@@ -52,9 +49,9 @@ export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string,
       throw new Error(`safetensors encode: tensor '${name}' has invalid shape ${JSON.stringify(shape)}`);
     }
     if (!(data instanceof Float32Array)) throw new Error(`safetensors encode: tensor '${name}' data must be a Float32Array`);
-    if (numel(shape) !== data.length) {
+    if (sizeOf(shape) !== data.length) {
       throw new Error(
-        `safetensors encode: tensor '${name}' shape [${shape.join(', ')}] holds ${numel(shape)} values but data has ${data.length}`,
+        `safetensors encode: tensor '${name}' shape ${fmt(shape)} holds ${sizeOf(shape)} values but data has ${data.length}`,
       );
     }
     const end = offset + data.length * 4;
@@ -123,9 +120,9 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): Decoded
     }
     const [begin, end] = offsets as number[];
     if (end < begin) fail(`tensor '${name}' data_offsets [${begin}, ${end}] end before they begin`);
-    const expected = numel(shape as number[]) * 4;
+    const expected = sizeOf(shape as number[]) * 4;
     if (end - begin !== expected) {
-      fail(`tensor '${name}' shape [${(shape as number[]).join(', ')}] needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(`tensor '${name}' shape ${fmt(shape as number[])} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     infos.push({ name, shape: shape as number[], begin, end });
   }

@@ -8,6 +8,7 @@
  * Host-free: works on what `decodeCheckpoint` returns.
  */
 import type { TensorEntry } from '@stripes/nn';
+import { fmt, sameShape } from '@stripes/tensor';
 import { CYCLEGAN_DEFAULTS, type ResolvedCycleGANOptions } from './cyclegan.ts';
 
 export const CHECKPOINT_FORMAT = 'stripes-cyclegan/1';
@@ -173,7 +174,7 @@ export function validateCheckpoint(json: unknown, tensors: Record<string, Tensor
   for (const [name, shape] of expected) {
     const t = tensors[name];
     if (!t) problems.push(`tensor '${name}' is missing (a ${o.nBlocks}-block generator with ngf ${o.ngf}, a ${o.nLayersD}-layer discriminator with ndf ${o.ndf})`);
-    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`tensor '${name}' has shape [${t.shape.join(', ')}], the architecture needs [${shape.join(', ')}]`);
+    else if (!sameShape(t.shape, shape)) problems.push(`tensor '${name}' has shape ${fmt(t.shape)}, the architecture needs ${fmt(shape)}`);
   }
   for (const name of Object.keys(tensors)) {
     if (name.startsWith('net_') && !expected.has(name)) problems.push(`unexpected tensor '${name}' for this architecture`);
@@ -266,7 +267,7 @@ function checkTraining(j: Record<string, unknown>, o: ResolvedCycleGANOptions, t
       const shape = tensors[n].shape;
       if (!(Number.isInteger(i) && String(i) === n.slice(prefix.length) && i < size)) problems.push(`unexpected tensor '${n}' (the pool holds ${size})`);
       else if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== channels || shape[2] < 1 || shape[3] < 1) {
-        problems.push(`tensor '${n}' has shape [${shape.join(', ')}], a pooled image is [1, ${channels}, H, W]`);
+        problems.push(`tensor '${n}' has shape ${fmt(shape)}, a pooled image is [1, ${channels}, H, W]`);
       }
     }
     if (names.length < size) problems.push(`training.${key}.size is ${size} but ${names.length} pooled images are present`);

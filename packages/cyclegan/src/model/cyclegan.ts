@@ -5,7 +5,7 @@
  * discriminator steps on detached fakes drawn from the image pools.
  */
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
-import { concat, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
+import { concat, fmt, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { IMAGE_CHANNELS } from '../image/convert.ts';
 import { TRAIN, TRAIN_IMPORT, TRAIN_TEST, type OptionSpec } from '../optionSpec.ts';
 import { GAN_MODES, ganLoss, l1, type GanMode } from './losses.ts';
@@ -165,7 +165,7 @@ export class CycleGAN {
     const min = minimumImageSize(o.nLayersD);
     for (const t of [realA, realB]) {
       if (t.rank !== 4 || t.shape[2] < min || t.shape[3] < min) {
-        throw new Error(`CycleGAN.optimizeParameters: images must be [N, C, H, W] with H, W >= ${min} for a ${o.nLayersD}-layer PatchGAN, got [${t.shape.join(', ')}]`);
+        throw new Error(`CycleGAN.optimizeParameters: images must be [N, C, H, W] with H, W >= ${min} for a ${o.nLayersD}-layer PatchGAN, got ${fmt(t.shape)}`);
       }
     }
     return tidy(() => {

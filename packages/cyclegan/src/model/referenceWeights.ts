@@ -7,6 +7,7 @@
  * Host-free.
  */
 import type { TensorEntry } from '@stripes/nn';
+import { fmt, sameShape } from '@stripes/tensor';
 import { networkShapes } from './checkpointFormat.ts';
 import type { ResolvedCycleGANOptions } from './cyclegan.ts';
 import { describeGenerator, dropRunningStats, generatorSpec, type GeneratorSpec } from './generatorWeights.ts';
@@ -129,7 +130,7 @@ export function fromReferenceNetworks(files: Record<ReferenceNetwork, ReferenceN
     for (const [key, t] of Object.entries(cleaned[net].weights)) {
       const shape = expected.get(prefix + key);
       if (!shape) problems.push(`${source}: unexpected tensor '${key}'`);
-      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`${source}: '${key}' has shape [${t.shape.join(', ')}], the architecture needs [${shape.join(', ')}]`);
+      else if (!sameShape(t.shape, shape)) problems.push(`${source}: '${key}' has shape ${fmt(t.shape)}, the architecture needs ${fmt(shape)}`);
       else tensors[prefix + key] = t;
     }
     for (const name of expected.keys()) {

@@ -1,5 +1,5 @@
 /** Conv2d and ConvTranspose2d with PyTorch's arguments, parameter names, shapes and default init. */
-import { conv2d, convTranspose2d, pair, zeros, type Rng, type Tensor } from '@stripes/tensor';
+import { conv2d, convTranspose2d, fmt, pair, zeros, type Rng, type Tensor } from '@stripes/tensor';
 import { calculateFans, kaimingUniform, uniform } from '../init.ts';
 import { Module } from '../module.ts';
 
@@ -96,7 +96,7 @@ export class ConvTranspose2d extends Module {
     this.padding = pair('ConvTranspose2d', 'padding', options.padding ?? 0, 0);
     this.outputPadding = pair('ConvTranspose2d', 'outputPadding', options.outputPadding ?? 0, 0);
     if (this.outputPadding.some((o, i) => o >= this.stride[i])) {
-      throw new Error(`ConvTranspose2d: outputPadding [${this.outputPadding.join(', ')}] must be smaller than stride [${this.stride.join(', ')}]`);
+      throw new Error(`ConvTranspose2d: outputPadding ${fmt(this.outputPadding)} must be smaller than stride ${fmt(this.stride)}`);
     }
     this.weight = this.registerParameter('weight', zeros([inChannels, outChannels, ...this.kernelSize]));
     this.bias = options.bias ?? true ? this.registerParameter('bias', zeros([outChannels])) : null;

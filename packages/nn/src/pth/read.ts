@@ -9,7 +9,8 @@ import { readArchive } from './archive.ts';
 import { failer, type Fail } from './fail.ts';
 import { readLegacy } from './legacy.ts';
 import { repr, typeName, type Value } from './pickle.ts';
-import { materialize, numel, TensorRef, type PthDtype } from './tensors.ts';
+import { sizeOf } from '@stripes/tensor';
+import { materialize, TensorRef, type PthDtype } from './tensors.ts';
 
 export type { PthDtype } from './tensors.ts';
 
@@ -99,7 +100,7 @@ export function readPth(bytes: Uint8Array, source = '<buffer>'): PthStateDict {
       continue;
     }
     kept.push([key, ref]);
-    values += numel(ref.shape);
+    values += sizeOf(ref.shape);
   }
   if (values > bytes.length + SPARE_VALUES) {
     fail(`its tensors would hold ${values} values, more than its ${bytes.length} bytes can store without broadcast views; refusing to allocate them`);

@@ -4,6 +4,7 @@
  * (offset, shape, strides), and the bounds-checked copy of a view's values
  * out of the raw little-endian storage bytes as f32.
  */
+import { fmt, sizeOf } from '@stripes/tensor';
 import type { Fail } from './fail.ts';
 
 /** Element types of the storages read here; all but int64 load as f32, int64 only where it is dropped. */
@@ -62,14 +63,6 @@ export function declareStorage(declared: Map<string, StorageRef>, ref: StorageRe
   return false;
 }
 
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function fmt(dims: readonly number[]): string {
-  return `[${dims.join(', ')}]`;
-}
-
 /** Typed arrays use the host's byte order; storages are little-endian (as nearly every host is). */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -124,7 +117,7 @@ export function materialize(t: TensorRef, bytes: Uint8Array, fail: Fail, name: s
   if (storage.dtype === 'int64') {
     return fail(`tensor '${name}' is int64; only floating-point tensors load (int64 ones are dropped, and only as num_batches_tracked counters)`);
   }
-  const n = numel(shape);
+  const n = sizeOf(shape);
   if (n > 0) {
     let last = t.offset;
     for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];

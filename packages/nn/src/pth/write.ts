@@ -7,6 +7,7 @@
  * `torch.load(path, weights_only=True)` allows, so PyTorch and the reference
  * CycleGAN code load it.
  */
+import { fmt, sizeOf } from '@stripes/tensor';
 import type { TensorDict } from '../safetensors.ts';
 import { writeZip } from './zip.ts';
 
@@ -90,8 +91,8 @@ export function writePth(tensors: TensorDict): Uint8Array {
       fail(`tensor '${name}' has invalid shape ${JSON.stringify(shape)}`);
     }
     if (!(data instanceof Float32Array)) fail(`tensor '${name}' data must be a Float32Array`);
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (count !== data.length) fail(`tensor '${name}' shape [${shape.join(', ')}] holds ${count} values but data has ${data.length}`);
+    const count = sizeOf(shape);
+    if (count !== data.length) fail(`tensor '${name}' shape ${fmt(shape)} holds ${count} values but data has ${data.length}`);
     const key = String(i);
     pickle
       .str(name)
