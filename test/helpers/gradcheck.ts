@@ -35,12 +35,13 @@ export interface GradcheckOptions {
   step?: number;
 }
 
+/** Compares analytic gradients with central differences; throws naming the first disagreeing coordinate. Returns how many coordinates it compared. */
 export async function gradcheck(
   name: string,
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: GradcheckInput[],
   options: GradcheckOptions = {},
-): Promise<void> {
+): Promise<number> {
   const { rtol = 2e-2, atolScale = 2e-3, maxCoords = 24, seed = 7, step = 1e-2 } = options;
   const rng = new Rng(seed);
   const make = (datas: Float32Array[]) => datas.map((d, i) => tensor(d, inputs[i].shape));
@@ -68,6 +69,7 @@ export async function gradcheck(
     return s;
   };
 
+  let checked = 0;
   for (let k = 0; k < inputs.length; k++) {
     if (inputs[k].noGrad) continue;
     const a = analytic[k];
@@ -95,7 +97,9 @@ export async function gradcheck(
         throw new Error(`${name}: gradient of input ${k} at index ${i}: analytic ${an}, numeric ${nu} (atol ${atol.toExponential(2)}, rtol ${rtol})`);
       }
     });
+    checked += coords.length;
   }
+  return checked;
 }
 
 /** Random f32 data for gradchecks, optionally kept away from 0 (for kinks, log, division). */
