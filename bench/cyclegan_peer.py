@@ -29,7 +29,7 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "test", "golden")]
 sys.dont_write_bytecode = True
-from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator  # noqa: E402
+from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator, gan_loss, set_requires_grad  # noqa: E402
 
 
 def init_normal(net, gain=0.02):
@@ -80,19 +80,11 @@ def main():
     opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
     pool_A, pool_B = ImagePool(50), ImagePool(50)
-    mse, l1 = nn.MSELoss(), nn.L1Loss()
+    l1 = nn.L1Loss()
     lam_A = lam_B = 10.0
     lam_idt = 0.5
     real_A = torch.rand(1, 3, a.image_size, a.image_size, device=device) * 2 - 1
     real_B = torch.rand(1, 3, a.image_size, a.image_size, device=device) * 2 - 1
-
-    def gan_loss(pred, is_real):
-        return mse(pred, torch.full_like(pred, 1.0 if is_real else 0.0))
-
-    def set_requires_grad(nets, flag):
-        for n in nets:
-            for p in n.parameters():
-                p.requires_grad = flag
 
     def backward_D(net, real, fake):
         loss = (gan_loss(net(real), True) + gan_loss(net(fake.detach()), False)) * 0.5

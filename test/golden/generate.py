@@ -37,7 +37,7 @@ import torch.nn.functional as F
 # Keep test/golden free of __pycache__ folders that git would otherwise see.
 sys.dont_write_bytecode = True
 from safetensors_io import write  # noqa: E402
-from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator  # noqa: E402
+from reference_networks import INSTANCE_NORM, NLayerDiscriminator, ResnetGenerator, gan_loss, set_requires_grad  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
@@ -359,15 +359,7 @@ def cyclegan_fixture():
 
     opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), lr=cfg["lr"], betas=tuple(cfg["betas"]))
     opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), lr=cfg["lr"], betas=tuple(cfg["betas"]))
-    mse, l1 = nn.MSELoss(), nn.L1Loss()
-
-    def gan_loss(pred, is_real):
-        return mse(pred, torch.full_like(pred, 1.0 if is_real else 0.0))
-
-    def set_requires_grad(ns, flag):
-        for n in ns:
-            for p in n.parameters():
-                p.requires_grad = flag
+    l1 = nn.L1Loss()
 
     with torch.no_grad():
         D_A_real_B = D_A(real_B)

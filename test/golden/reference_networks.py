@@ -2,14 +2,27 @@
 models/networks.py builds them, so parameter names (model.<i>..., model.<i>.conv_block.<j>...)
 match the reference's state dicts. The one copy used by the golden fixtures (generate.py), the
 .pth fixtures (pth_fixtures.py, pth_parity.py) and the PyTorch peer of the training bench
-(bench/cyclegan_peer.py, which the bundle ships beside this file)."""
+(bench/cyclegan_peer.py, which the bundle ships beside this file), and the LSGAN loss they share."""
 
 import functools
 
+import torch
 import torch.nn as nn
 
 # The reference's `--norm instance`: no affine parameters, no running statistics.
 INSTANCE_NORM = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+
+
+def gan_loss(pred, is_real):
+    """GANLoss('lsgan'): MSE against a target of 1 (real) or 0 (fake)."""
+    return nn.functional.mse_loss(pred, torch.full_like(pred, 1.0 if is_real else 0.0))
+
+
+def set_requires_grad(nets, flag):
+    """BaseModel.set_requires_grad: freezes the discriminators during the generators' step."""
+    for net in nets:
+        for p in net.parameters():
+            p.requires_grad = flag
 
 
 def _use_bias(norm_layer):
