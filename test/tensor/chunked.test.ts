@@ -74,7 +74,7 @@ describe('ops on tensors larger than one binding', () => {
       const [whole, chunked] = await both(1024, () => instanceNorm2d(x, { activation }));
       expect(chunked).toEqual(whole);
     }
-    refusedAt(256, () => instanceNorm2d(x), /instanceNorm: one plane of 143 elements is larger than one storage binding \(256 bytes\)/);
+    refusedAt(256, () => instanceNorm2d(x), /instanceNorm2d: one plane of 143 elements is larger than one storage binding \(256 bytes\)/);
     x.dispose();
   });
 

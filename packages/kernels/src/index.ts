@@ -16,8 +16,8 @@ export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
-export { instanceNorm, instanceNormKernel, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNormArgs } from './ops/instanceNorm.ts';
-export { instanceNormBackward, instanceNormBackwardKernel } from './ops/instanceNormBackward.ts';
+export { instanceNorm2d, instanceNorm2dKernel, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';
+export { instanceNorm2dBackward, instanceNorm2dBackwardKernel } from './ops/instanceNorm2dBackward.ts';
 export { pad, padKernel, padOutputSize, type PadMode, type Pad2d, type PadArgs } from './ops/pad.ts';
 export { padBackward, padBackwardKernel } from './ops/padBackward.ts';
 export { loss, lossKernel, LOSS_OPS, type LossOp } from './ops/loss.ts';

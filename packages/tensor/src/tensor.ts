@@ -7,8 +7,8 @@ import { runBackward, type BackwardOptions, type GraphNode } from './autograd.ts
 import { setTensorCheck, track } from './scope.ts';
 import { fmt, sizeOf, type Shape } from './shape.ts';
 import * as creation from './ops/creation.ts';
-import * as map from './ops/elementwise.ts';
-import * as arith from './ops/arithmetic.ts';
+import * as map from './ops/unary.ts';
+import * as arith from './ops/binary.ts';
 import * as red from './ops/reduce.ts';
 import * as view from './ops/reshape.ts';
 import * as perm from './ops/permute.ts';

@@ -1,5 +1,5 @@
 /** Instance normalization over each (n, c) plane of NCHW, with optional affine and a fused activation. */
-import { instanceNorm, instanceNormBackward, rt, type InstanceNormArgs } from '@stripes/kernels';
+import { instanceNorm2d as instanceNorm2dForward, instanceNorm2dBackward, rt, type InstanceNorm2dArgs } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -42,7 +42,7 @@ export function instanceNorm2d(x: Tensor, options: InstanceNormOptions = {}): Te
   }
   if (!(eps > 0)) throw new Error(`instanceNorm2d: eps must be positive, got ${eps}`);
   if (!['none', 'relu', 'leakyRelu'].includes(activation)) throw new Error(`instanceNorm2d: unknown activation '${activation}'`);
-  const args: InstanceNormArgs = {
+  const args: InstanceNorm2dArgs = {
     planes: n * c,
     channels: c,
     size: h * w,
@@ -53,7 +53,7 @@ export function instanceNorm2d(x: Tensor, options: InstanceNormOptions = {}): Te
   const y = Tensor.empty(x.shape);
   // Per-plane (mean, 1/std): the only thing the backward needs besides its inputs.
   const stats = Tensor.empty([n, c, 2]);
-  instanceNorm(rt(), x.buffer, weight?.buffer ?? null, bias?.buffer ?? null, y.buffer, stats.buffer, args);
+  instanceNorm2dForward(rt(), x.buffer, weight?.buffer ?? null, bias?.buffer ?? null, y.buffer, stats.buffer, args);
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== undefined);
   record(op, y, inputs, [stats, ...inputs], (g, [ss, xs, ...affine]) => {
@@ -62,7 +62,7 @@ export function instanceNorm2d(x: Tensor, options: InstanceNormOptions = {}): Te
     const gx = Tensor.empty(x.shape);
     // Rows: Σ g·x̂ then Σ g per plane (g taken after the activation's derivative).
     const sums = Tensor.empty([2, n, c]);
-    instanceNormBackward(rt(), xs.buffer, g.buffer, ss.buffer, ws?.buffer ?? null, bs?.buffer ?? null, gx.buffer, sums.buffer, args);
+    instanceNorm2dBackward(rt(), xs.buffer, g.buffer, ss.buffer, ws?.buffer ?? null, bs?.buffer ?? null, gx.buffer, sums.buffer, args);
     const grads: Array<Tensor | null> = [gradIfNeeded(x, () => gx)];
     if (weight || bias) {
       const perChannel = sum(sums, 1);

@@ -3,9 +3,9 @@ import { reduce as reduceKernel, rt, type ReduceOp } from '@stripes/kernels';
 import { record } from '../autograd.ts';
 import { normalizeAxes, fmt, sameShape, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { binaryOp } from './arithmetic.ts';
+import { binaryOp } from './binary.ts';
 import { broadcastTo } from './broadcastTo.ts';
-import { affine } from './elementwise.ts';
+import { affine } from './unary.ts';
 import { reshape } from './reshape.ts';
 
 function reduceForward(op: string, kind: ReduceOp, x: Tensor, axes: number[], keepDims: boolean, scale: number): Tensor {

@@ -56,8 +56,8 @@ fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
  * larger than one binding are normalized a range of whole planes at a time,
  * so every plane's statistics are its own, as in one dispatch.
  */
-export const instanceNormKernel = defineKernel<{ threads: number }>({
-  name: 'instanceNorm',
+export const instanceNorm2dKernel = defineKernel<{ threads: number }>({
+  name: 'instanceNorm2d',
   bindings: ['read', 'read', 'read', 'read_write', 'read_write'],
   source: ({ threads }) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -98,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`,
 });
 
-export interface InstanceNormArgs {
+export interface InstanceNorm2dArgs {
   /** N*C. */
   planes: number;
   channels: number;
@@ -113,32 +113,32 @@ export interface InstanceNormArgs {
  * `weight`/`bias` (length C) may be null: then `x` fills the binding and its
  * values are ignored.
  */
-export function instanceNorm(
+export function instanceNorm2d(
   rt: Runtime,
   x: DeviceBuffer,
   weight: DeviceBuffer | null,
   bias: DeviceBuffer | null,
   y: DeviceBuffer,
   stats: DeviceBuffer,
-  args: InstanceNormArgs,
+  args: InstanceNorm2dArgs,
 ): void {
   const spec = { threads: normThreads(args.size) };
   if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
-    rt.dispatch(instanceNormKernel, spec, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+    rt.dispatch(instanceNorm2dKernel, spec, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
     return;
   }
   const per = Math.floor(rt.rangeCapacity(1) / args.size);
-  if (per < 1) throw new Error(`instanceNorm: one plane of ${args.size} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
+  if (per < 1) throw new Error(`instanceNorm2d: one plane of ${args.size} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
   for (let p0 = 0; p0 < args.planes; p0 += per) {
     const count = Math.min(per, args.planes - p0);
     const xr = rt.bindRange(x, p0 * args.size, count * args.size);
     const yr = rt.bindRange(y, p0 * args.size, count * args.size);
     const params = normParams({ ...args, planes: count }, weight, bias, [p0, xr.delta, yr.delta]);
-    rt.dispatch(instanceNormKernel, spec, [xr.view, weight ?? xr.view, bias ?? xr.view, yr.view, stats], params, grid1d(count));
+    rt.dispatch(instanceNorm2dKernel, spec, [xr.view, weight ?? xr.view, bias ?? xr.view, yr.view, stats], params, grid1d(count));
   }
 }
 
 /** The `Params` words of WGSL_NORM_PARAMS; `offsets` are [planeOff, xOff, yOff] (all 0 for a whole tensor). */
-export function normParams(args: InstanceNormArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null, offsets: readonly [number, number, number] = [0, 0, 0]): number[] {
+export function normParams(args: InstanceNorm2dArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null, offsets: readonly [number, number, number] = [0, 0, 0]): number[] {
   return [args.planes, args.channels, args.size, f32Bits(args.eps), f32Bits(args.slope), weight ? 1 : 0, bias ? 1 : 0, ...offsets];
 }

@@ -3,7 +3,7 @@ import { binary, rt, type BinaryOp } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { broadcastShapes, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { affine, log, powScalar, scaleShift } from './elementwise.ts';
+import { affine, log, powScalar, scaleShift } from './unary.ts';
 import { sumToShape } from './reduce.ts';
 
 /** @internal Forward only, no graph. */

@@ -1,9 +1,9 @@
 import { grid1d, defineKernel, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNormArgs } from './instanceNorm.ts';
+import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './instanceNorm2d.ts';
 
 /**
- * Backward of `instanceNorm`, one workgroup per plane. With z = x̂ w + b,
+ * Backward of `instanceNorm2d`, one workgroup per plane. With z = x̂ w + b,
  * gz = g * act'(z) and ĝ = gz w (x̂, z recomputed from x and the saved stats):
  *
  *     gx = rstd * (ĝ - mean(ĝ) - x̂ * mean(ĝ x̂))
@@ -11,8 +11,8 @@ import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type Inst
  * and per plane sums[plane] = Σ gz x̂, sums[planes + plane] = Σ gz, which
  * summed over the batch are the weight and bias gradients.
  */
-export const instanceNormBackwardKernel = defineKernel<{ threads: number }>({
-  name: 'instanceNormBackward',
+export const instanceNorm2dBackwardKernel = defineKernel<{ threads: number }>({
+  name: 'instanceNorm2dBackward',
   bindings: ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'],
   source: ({ threads }) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -64,9 +64,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * `stats` as written by the forward; `sums` holds 2 * planes floats. Null
- * `weight`/`bias` as in `instanceNorm`.
+ * `weight`/`bias` as in `instanceNorm2d`.
  */
-export function instanceNormBackward(
+export function instanceNorm2dBackward(
   rt: Runtime,
   x: DeviceBuffer,
   gy: DeviceBuffer,
@@ -75,7 +75,7 @@ export function instanceNormBackward(
   bias: DeviceBuffer | null,
   gx: DeviceBuffer,
   sums: DeviceBuffer,
-  args: InstanceNormArgs,
+  args: InstanceNorm2dArgs,
 ): void {
-  rt.dispatch(instanceNormBackwardKernel, { threads: normThreads(args.size) }, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
+  rt.dispatch(instanceNorm2dBackwardKernel, { threads: normThreads(args.size) }, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
 }

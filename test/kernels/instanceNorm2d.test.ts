@@ -1,6 +1,6 @@
-// instanceNorm / instanceNormBackward kernels against an f64 reference, on raw device buffers.
+// instanceNorm2d / instanceNorm2dBackward kernels against an f64 reference, on raw device buffers.
 import { describe, expect, it } from 'vitest';
-import { instanceNorm, instanceNormBackward, rt, type DeviceBuffer, type InstanceNormArgs } from '@stripes/kernels';
+import { instanceNorm2d, instanceNorm2dBackward, rt, type DeviceBuffer, type InstanceNorm2dArgs } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 
 function upload(data: Float32Array): DeviceBuffer {
@@ -24,7 +24,7 @@ function relErr(actual: Float32Array, expected: Float64Array, floor = 1): number
   return diff / scale;
 }
 
-interface Case extends InstanceNormArgs {
+interface Case extends InstanceNorm2dArgs {
   x: Float32Array;
   gy: Float32Array;
   w: Float32Array | null;
@@ -60,7 +60,7 @@ function reference({ planes, channels, size, eps, slope, x, gy, w, b }: Case) {
   return { y, gx, stats, sums };
 }
 
-describe('instanceNorm kernels', () => {
+describe('instanceNorm2d kernels', () => {
   const rng = new Rng(11);
   const rand = (n: number, scale = 1, offset = 0) => rng.fillNormal(new Float32Array(n), offset, scale);
   // [N, C, H, W, affine, slope, input offset]: odd sizes, batch 1 and 3, C not a multiple of 4,
@@ -81,7 +81,7 @@ describe('instanceNorm kernels', () => {
   }
   for (const [n, c, h, w, affine, slope, offset] of cases) {
     it(`[${n}, ${c}, ${h}, ${w}] affine ${affine} slope ${slope} offset ${offset}`, async () => {
-      const args: InstanceNormArgs = { planes: n * c, channels: c, size: h * w, eps: 1e-5, slope };
+      const args: InstanceNorm2dArgs = { planes: n * c, channels: c, size: h * w, eps: 1e-5, slope };
       const t: Case = {
         ...args,
         x: rand(n * c * h * w, 2, offset),
@@ -98,8 +98,8 @@ describe('instanceNorm kernels', () => {
       const gx = rt().alloc(t.x.byteLength);
       const stats = rt().alloc(args.planes * 8);
       const sums = rt().alloc(args.planes * 8);
-      instanceNorm(rt(), x, wb, bb, y, stats, args);
-      instanceNormBackward(rt(), x, gy, stats, wb, bb, gx, sums, args);
+      instanceNorm2d(rt(), x, wb, bb, y, stats, args);
+      instanceNorm2dBackward(rt(), x, gy, stats, wb, bb, gx, sums, args);
       const [ya, sa, gxa, suma] = await Promise.all([
         download(y, t.x.length),
         download(stats, args.planes * 2),

@@ -3,7 +3,7 @@ import { loss, lossBackward, reduce, rt, type LossOp } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { affine } from './elementwise.ts';
+import { affine } from './unary.ts';
 
 function meanLoss(op: string, kind: LossOp, x: Tensor, target: Tensor): Tensor {
   x.assertAlive(op);
