@@ -12,16 +12,17 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
 import { generateMiniZebra, runTest, train, trainReport, type TrainConfig } from '@stripes/cyclegan/node';
-import { DEMO_OPTIONS } from '@stripes/cyclegan';
+import { DEMO_OPTIONS } from '@stripes/cyclegan/demo';
 
 const root = resolve(process.env.STRIPES_DEMO_DIR ?? 'demo-output');
 const dataroot = join(root, 'mini_horse2zebra');
 const name = 'mini_horse2zebra';
+const checkpointsDir = join(root, 'checkpoints');
 const SIZE = 32;
 
 /** The reference objective at the demo's settings (DEMO_OPTIONS says why). No crop (the images are already 32 px); random flips. */
 const config: TrainConfig = {
-  dataroot, name, checkpointsDir: join(root, 'checkpoints'),
+  dataroot, name, checkpointsDir,
   ...DEMO_OPTIONS,
   batchSize: 1, loadSize: SIZE, cropSize: SIZE, preprocess: 'none', noFlip: false, serialBatches: false,
   direction: 'AtoB', strict: false,
@@ -37,7 +38,7 @@ mkdirSync(root, { recursive: true });
 const data = generateMiniZebra({ outDir: dataroot, seed: 0, size: SIZE, counts: { trainA: 200, trainB: 200, testA: 50, testB: 50 } });
 console.log(`${data.generated ? 'generated' : 'reusing'} the mini horse2zebra data set in ${dataroot} (${JSON.stringify(data.manifest.counts)}, ${SIZE} px)`);
 
-const report = trainReport(join(config.checkpointsDir, name), name);
+const report = trainReport(join(checkpointsDir, name), name);
 const trainStart = performance.now();
 const result = await train(config, report.hooks);
 report.done();
@@ -49,7 +50,7 @@ if (result.interrupted) {
 }
 
 const test = await runTest({
-  dataroot, name, checkpointsDir: config.checkpointsDir, resultsDir: join(root, 'results'),
+  dataroot, name, checkpointsDir, resultsDir: join(root, 'results'),
   epoch: 'latest', phase: 'test', loadSize: SIZE, cropSize: SIZE, preprocess: 'resize_and_crop', numTest: Infinity,
 });
 const m = test.metrics;

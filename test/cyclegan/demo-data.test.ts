@@ -14,7 +14,7 @@ import {
   renderScene,
   type RenderedScene,
   type Split,
-} from '@stripes/cyclegan';
+} from '@stripes/cyclegan/demo';
 import { MANIFEST_FILE, generateMiniZebra, loadMiniZebraSplit, readImage, readMiniZebraManifest } from '@stripes/cyclegan/node';
 
 const root = mkdtempSync(join(tmpdir(), 'mini-zebra-'));

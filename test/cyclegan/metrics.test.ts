@@ -4,18 +4,14 @@ import {
   MASK_IOU_TARGET,
   SEGMENT_THRESHOLD,
   STRIPE_MOVEMENT_TARGET,
-  drawScene,
   evaluateTranslation,
-  imageSeed,
   maskIoU,
-  renderEntry,
-  renderScene,
   segmentObject,
   stripeMaps,
   stripeScore,
   type ImageU8,
-  type RenderedScene,
 } from '@stripes/cyclegan';
+import { drawScene, imageSeed, renderEntry, renderScene, type RenderedScene } from '@stripes/cyclegan/demo';
 
 const SEED = 11;
 const SIZE = 32;

@@ -18,16 +18,16 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A tiny configuration: 16 px, ngf/ndf 4, one residual block, two discriminator layers. */
-function config(name: string, over: Partial<TrainConfig> = {}): TrainConfig {
+/** A tiny configuration: 16 px, ngf/ndf 4, six residual blocks, two discriminator layers. */
+function config(name: string, over: Partial<TrainConfig> = {}) {
   return {
     dataroot, name, checkpointsDir: join(root, 'ckpt'),
-    ngf: 4, ndf: 4, nBlocks: 1, nLayersD: 2, poolSize: 3, nEpochs: 1, nEpochsDecay: 2, seed: 11,
+    ngf: 4, ndf: 4, netG: 'resnet_6blocks', netD: 'n_layers', nLayersD: 2, poolSize: 3, nEpochs: 1, nEpochsDecay: 2, seed: 11,
     batchSize: 1, loadSize: 18, cropSize: 16, preprocess: 'resize_and_crop', noFlip: false, serialBatches: false,
     direction: 'AtoB', strict: false, saveLatestFreq: 1000, saveEpochFreq: 1, displayFreq: 1000, printFreq: 2,
     continueTrain: false, epoch: 'latest', workers: 0,
     ...over,
-  };
+  } satisfies TrainConfig;
 }
 
 async function weights(name: string): Promise<Map<string, Float32Array>> {

@@ -5,16 +5,17 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, getParams, readLosses, renderEntry, sampleRow, tensor2im,
-  type CycleGANLosses, type CycleGANVisuals, type ImageU8, type Split, type TransformOptions,
+  applyTransform, composeGrid, CycleGAN, getParams, modelOptionsOf, readLosses, sampleRow, tensor2im,
+  type CycleGANLosses, type CycleGANVisuals, type ImageU8, type TransformOptions,
 } from '@stripes/cyclegan';
+import { DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, renderEntry, type Split } from '@stripes/cyclegan/demo';
 import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 
 /** `npm run demo`'s settings: the data set's default size (32 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
 export const DEMO = {
   size: DEFAULT_SIZE,
   images: { A: DEFAULT_COUNTS.trainA, B: DEFAULT_COUNTS.trainB },
-  model: DEMO_OPTIONS,
+  model: modelOptionsOf(DEMO_OPTIONS),
 } as const;
 
 /** The demo trains on its 32 px images as they are, with random flips (`--preprocess none`). */

@@ -2,11 +2,11 @@
  * @stripes/cyclegan: CycleGAN (Zhu et al., ICCV 2017) on @stripes/nn: the
  * ResNet generator and PatchGAN discriminator, the losses, the image pool
  * and the training step, with the reference code's names and defaults; image
- * conversion, resizing and the training transforms on pixel arrays; the demo
- * dataset's scenes rendered in memory; metrics; sample grids, HTML pages and
- * the loss plot as values. Host-free: runs in browsers and Node alike; files,
- * codecs, data loading, the training loop and the CLI are
- * `@stripes/cyclegan/node`.
+ * conversion, resizing and the training transforms on pixel arrays;
+ * metrics; sample grids, HTML pages and the loss plot as values. Host-free:
+ * runs in browsers and Node alike; files, codecs, data loading, the
+ * training loop and the CLI are `@stripes/cyclegan/node`, the demo's scenes
+ * `@stripes/cyclegan/demo`.
  */
 export {
   ResnetBlock,
@@ -37,8 +37,11 @@ export {
   translateTensor,
   CYCLEGAN_DEFAULTS,
   DIRECTIONS,
+  modelOptionsOf,
+  modelOptionProblems,
   LOSS_NAMES,
   type CycleGANOptions,
+  type ModelCommandOptions,
   type Direction,
   type ResolvedCycleGANOptions,
   type CycleGANLosses,
@@ -72,21 +75,6 @@ export {
   type TransformOptions,
   type TransformParams,
 } from './data/transforms.ts';
-export {
-  drawScene,
-  renderScene,
-  renderAnimal,
-  MIN_SEPARATION,
-  type Coat,
-  type RGB,
-  type SceneParams,
-  type RenderedScene,
-  type BackgroundParams,
-  type PoseParams,
-  type PlainCoatParams,
-  type ZebraCoatParams,
-} from './demo/scene.ts';
-export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './demo/entries.ts';
 export { composeGrid, sampleRow, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
 export { samplesIndexHtml, testResultsHtml, pathToHref, type SampleEntry, type TestPair, type TestPageOptions } from './report/html.ts';
 export { lossPlotSvg, niceTicks, type PlotOptions } from './report/plot.ts';

@@ -6,16 +6,16 @@
  * four files the reference's test.py and train.py load).
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { encodeSafetensors, writePth } from '@stripes/nn';
 import { readWeightsFile, realPath } from './inference.ts';
-import { CYCLEGAN_DEFAULTS, CycleGAN, type CycleGANOptions, type ResolvedCycleGANOptions } from './model/cyclegan.ts';
+import { CycleGAN, MODEL_OPTIONS, modelOptionProblems, modelOptionsOf, type ResolvedCycleGANOptions } from './model/cyclegan.ts';
 import {
   fromReferenceNetworks, REFERENCE_NETWORKS, referenceFileName, referenceOptions, toReferenceNetworks, type ReferenceNetwork, type ReferenceNetworkFile,
 } from './model/referenceWeights.ts';
-import type { OptionSpec } from './optionSpec.ts';
+import { describeProblems, withDefaults, type OptionInput, type OptionSpec, type OptionValues } from './optionSpec.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
-import { checkpointPath, dataRng, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
+import { CHECKPOINT_OPTIONS, checkpointPath, dataRng, EXPERIMENT_OPTIONS, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
 
 type Log = (line: string) => void;
 
@@ -59,23 +59,22 @@ export const INTEROP_OPTIONS = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
-/** The model options `import` takes from its caller: everything but the architecture, which the files fix. */
-export type ImportTrainingOptions = Omit<CycleGANOptions, 'inputNc' | 'outputNc' | 'ngf' | 'ndf' | 'nBlocks' | 'nLayersD' | 'dropout'>;
+/** The option groups import reads: its part of the command line. */
+const IMPORT_COMMAND_OPTIONS = { ...INTEROP_OPTIONS, ...EXPERIMENT_OPTIONS, ...CHECKPOINT_OPTIONS, ...MODEL_OPTIONS } as const satisfies Record<string, OptionSpec>;
 
-export interface ImportConfig {
-  /** A reference run's folder (its `checkpoints/<name>`). */
-  referenceDir: string;
-  /** Which of its files: 'latest' or an epoch number. The checkpoint written takes the same label. */
-  epoch: string;
-  /** Where the checkpoint goes: <checkpointsDir>/<name>/<epoch>.ckpt.safetensors. */
-  name: string;
-  checkpointsDir: string;
-  /** Options of the run to come (the reference keeps none with its weights); default: the reference's. `epochCount` defaults to the epoch after `epoch` (1 for 'latest'). */
-  options?: ImportTrainingOptions;
-  /** Replace a checkpoint already at the destination. */
-  overwrite?: boolean;
-  log?: Log;
-}
+/**
+ * `stripes-cyclegan import`'s options as parsed: the reference run
+ * (`referenceDir`, `epoch`: 'latest' or an epoch number, which the
+ * checkpoint's label repeats), where the checkpoint goes
+ * (<checkpointsDir>/<name>; `name` defaults to the reference folder's name),
+ * `overwrite`, and the training options of the run to come (the reference
+ * keeps none with its weights; `epochCount` defaults to the epoch after
+ * `epoch`, 1 for 'latest').
+ */
+export type ImportCommandOptions = OptionValues<typeof IMPORT_COMMAND_OPTIONS, 'import'>;
+
+/** What `importReferenceRun` takes: the command line's options (only `referenceDir` is required) and a log. */
+export type ImportConfig = OptionInput<typeof IMPORT_COMMAND_OPTIONS, 'import'> & { log?: Log };
 
 export interface ImportResult {
   path: string;
@@ -98,8 +97,12 @@ function savedEpochs(dir: string): string[] {
  * --continue_train --epoch <epoch>` resumes. The reference saves no
  * optimizer state or image pool: Adam's moments and the pools start empty.
  */
-export async function importReferenceRun(config: ImportConfig): Promise<ImportResult> {
-  const { referenceDir, epoch, log = console.log } = config;
+export async function importReferenceRun(input: ImportConfig): Promise<ImportResult> {
+  const { log = console.log } = input;
+  const config = withDefaults(IMPORT_COMMAND_OPTIONS, 'import', input);
+  const { referenceDir, epoch } = config;
+  // A reference run's folder is named after its experiment (checkpoints/<name>).
+  const name = config.name ?? basename(resolve(referenceDir));
   const paths = Object.fromEntries(REFERENCE_NETWORKS.map((n) => [n, join(referenceDir, referenceFileName(epoch, n))])) as Record<ReferenceNetwork, string>;
   const missing = REFERENCE_NETWORKS.filter((n) => !existsSync(paths[n])).map((n) => referenceFileName(epoch, n));
   if (missing.length) {
@@ -118,19 +121,17 @@ export async function importReferenceRun(config: ImportConfig): Promise<ImportRe
     throw new Error(`import: ${referenceDir} (--epoch ${epoch}): ${(e as Error).message}`);
   }
   const { architecture } = state;
-  const given = Object.fromEntries(Object.entries(config.options ?? {}).filter(([, v]) => v !== undefined)) as ImportTrainingOptions;
   const options: ResolvedCycleGANOptions = {
-    ...CYCLEGAN_DEFAULTS, ...given, ...architecture,
-    epochCount: given.epochCount ?? (/^\d+$/.test(epoch) ? Number(epoch) + 1 : 1),
+    ...modelOptionsOf(config), ...architecture,
+    epochCount: config.epochCount ?? (/^\d+$/.test(epoch) ? Number(epoch) + 1 : 1),
   };
   const last = options.nEpochs + options.nEpochsDecay;
   if (options.epochCount > last) {
     throw new Error(`import: the run would start at epoch ${options.epochCount}, past the schedule's last epoch ${last} (n_epochs ${options.nEpochs} + n_epochs_decay ${options.nEpochsDecay}): give --epoch_count or a longer schedule`);
   }
-  if (options.lambdaIdentity > 0 && options.inputNc !== options.outputNc) {
-    throw new Error(`import: the networks map ${options.inputNc} to ${options.outputNc} channels, so the identity loss cannot apply: give --lambda_identity 0`);
-  }
-  const path = checkpointPath(config, epoch);
+  const problems = modelOptionProblems(options);
+  if (problems.length > 0) throw new Error(`import: the networks map ${options.inputNc} to ${options.outputNc} channels: ${describeProblems(problems)}`);
+  const path = checkpointPath({ checkpointsDir: config.checkpointsDir, name }, epoch);
   if (existsSync(path) && !config.overwrite) throw new Error(`import: ${path} exists: give --overwrite to replace it, or another --name`);
 
   mkdirSync(dirname(path), { recursive: true });
@@ -148,7 +149,7 @@ export async function importReferenceRun(config: ImportConfig): Promise<ImportRe
   log(
     `import: wrote ${path}: the run starts at epoch ${options.epochCount} (lr ${options.lr}, n_epochs ${options.nEpochs}, n_epochs_decay ${options.nEpochsDecay}). ` +
       'The reference saves no optimizer state or image pool: Adam and the image pools start fresh. ' +
-      `Resume with: stripes-cyclegan train --dataroot <data> --name ${config.name} --checkpoints_dir ${config.checkpointsDir} --continue_train${epoch === 'latest' ? '' : ` --epoch ${epoch}`}`,
+      `Resume with: stripes-cyclegan train --dataroot <data> --name ${name} --checkpoints_dir ${config.checkpointsDir} --continue_train${epoch === 'latest' ? '' : ` --epoch ${epoch}`}`,
   );
   return { path, options };
 }

@@ -21,10 +21,13 @@ export {
   resolveRunOptions,
   checkImageSizes,
   checkTrainingSizes,
+  trainOptionProblems,
   ARCHITECTURE_OPTIONS,
   SCHEDULE_OPTIONS,
   type ResolvedRun,
   type TrainConfig,
+  type TrainCommandOptions,
+  type TrainProgramOptions,
   type TrainHooks,
   type TrainResult,
   type IterationInfo,
@@ -48,8 +51,8 @@ export {
   importReferenceRun,
   exportReferenceRun,
   type ImportConfig,
+  type ImportCommandOptions,
   type ImportResult,
-  type ImportTrainingOptions,
   type ExportConfig,
 } from './interop.ts';
 export { validateCheckpoint, networkShapes, CheckpointFormatError, CHECKPOINT_FORMAT, CHECKPOINT_LIMITS, type ValidateOptions } from './model/checkpointFormat.ts';
@@ -68,7 +71,7 @@ export { appendLossRecord, readLossLog, trimLossLog, writeLossPlot, LOSS_LOG_FIL
 // Also in the root entry (it is host-free); here beside trainReport, which draws one on a stream.
 export { ProgressWriter, type ProgressStream } from './report/progress.ts';
 export { trainReport, type TrainReport } from './cli/trainReport.ts';
-export { main, trainConfig, EXIT_DIVERGED } from './cli/main.ts';
+export { main, EXIT_DIVERGED } from './cli/main.ts';
 export {
   parseArgs,
   parseCommandLine,

@@ -10,19 +10,18 @@ import { NonFiniteTensorError, type Json, type TensorEntry } from '@stripes/nn';
 import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint } from '@stripes/nn/node';
 import { Rng, rt, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
-import { UnalignedDataset } from './data/dataset.ts';
-import type { Preprocess } from './data/transforms.ts';
+import { DATA_OPTIONS, dataOptionProblems, UnalignedDataset } from './data/dataset.ts';
 import { MAX_MEGAPIXELS } from './image/codec.ts';
 import { IMAGE_CHANNELS, isImageChannels, type ImageChannels } from './image/convert.ts';
 import { minimumImageSize } from './model/networks.ts';
 import { CHECKPOINT_FORMAT, validateCheckpoint } from './model/checkpointFormat.ts';
 import {
-  CycleGAN, CYCLEGAN_DEFAULTS, LOSS_NAMES, readLosses,
-  type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals, type Direction, type ResolvedCycleGANOptions,
+  CycleGAN, CYCLEGAN_DEFAULTS, givenModelOptions, LOSS_NAMES, MODEL_OPTIONS, modelOptionProblems, modelOptionsOf, readLosses,
+  type CycleGANLosses, type CycleGANOptions, type CycleGANTrainingState, type CycleGANVisuals, type ResolvedCycleGANOptions,
 } from './model/cyclegan.ts';
 import { LOSS_LOG_FILE, LOSS_PLOT_FILE } from './report/lossLog.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
-import { TRAIN, type OptionSpec } from './optionSpec.ts';
+import { camel, describeProblems, TRAIN, withDefaults, type OptionInput, type OptionSpec, type OptionValues } from './optionSpec.ts';
 
 /** Where an experiment's checkpoints go (train, test, import, export). */
 export const EXPERIMENT_OPTIONS = {
@@ -56,48 +55,38 @@ export const TRAIN_OPTIONS = {
   continue_train: { type: 'flag', commands: TRAIN, default: false, help: 'resume from the checkpoint named by --epoch (see "Resuming" below)' },
 } as const satisfies Record<string, OptionSpec>;
 
-export interface TrainConfig extends CycleGANOptions {
-  dataroot: string;
-  /** Experiment name: checkpoints go to <checkpointsDir>/<name>. */
-  name: string;
-  checkpointsDir: string;
-  batchSize: number;
-  loadSize: number;
-  cropSize: number;
-  preprocess: Preprocess;
-  noFlip: boolean;
-  serialBatches: boolean;
-  maxDatasetSize?: number;
-  direction: Direction;
-  /** An unusable image stops training instead of being reported and skipped. */
-  strict: boolean;
-  /** Save `latest` every this many iterations (images), and an epoch checkpoint every saveEpochFreq epochs. */
-  saveLatestFreq: number;
-  saveEpochFreq: number;
-  /** Sample grids every displayFreq iterations; losses logged every printFreq. */
-  displayFreq: number;
-  printFreq: number;
+/** The option groups train reads: its part of the command line. */
+const TRAIN_COMMAND_OPTIONS = { ...DATA_OPTIONS, ...EXPERIMENT_OPTIONS, ...MODEL_OPTIONS, ...TRAIN_OPTIONS, ...CHECKPOINT_OPTIONS } as const satisfies Record<string, OptionSpec>;
+
+/**
+ * `stripes-cyclegan train`'s options as parsed, camelCase-keyed, with their
+ * defaults (`--netG resnet_6blocks` is `netG: 'resnet_6blocks'`).
+ * With `continueTrain`, architecture options must match the checkpoint's,
+ * nEpochs / nEpochsDecay / epochCount given replace its schedule, and the
+ * other model options follow the checkpoint.
+ */
+export type TrainCommandOptions = OptionValues<typeof TRAIN_COMMAND_OPTIONS, 'train'>;
+
+/** What code gives train beyond the command line's options. */
+export interface TrainProgramOptions {
   /**
-   * Resume from the checkpoint named by `epoch` ('latest' or an epoch number).
-   * Architecture options must match the checkpoint's (or be undefined);
-   * nEpochs / nEpochsDecay / epochCount, when given, replace its schedule;
-   * the other model options follow the checkpoint.
-   */
-  continueTrain: boolean;
-  epoch: string;
-  /**
-   * Which model options the caller set on purpose (keys of CycleGANOptions),
-   * for a resumed run: the command line's explicit options. Default: every
-   * model option whose value is defined.
+   * Which options the caller set on purpose (camelCase option names, as
+   * `parseCommandLine` returns them), for a resumed run. Default: the
+   * options defined in the config.
    */
   given?: Iterable<string>;
-  /** Start a new run where a previous run left checkpoints or a loss log, removing them; without it such a folder is refused. */
-  overwrite?: boolean;
   /** Image-decoding threads (0: decode on the main thread). */
   workers?: number;
   /** Stop after this many iterations in total (for tests and the demo); saves `latest` when it stops. */
   maxIterations?: number;
 }
+
+/**
+ * What `train` takes: the command line's options (only `dataroot` is
+ * required; the others default as on the command line) and `TrainProgramOptions`.
+ * The CLI passes its parsed options as they are.
+ */
+export type TrainConfig = OptionInput<typeof TRAIN_COMMAND_OPTIONS, 'train'> & TrainProgramOptions;
 
 /** What a checkpoint's JSON holds besides the tensors. */
 export interface TrainCheckpointJson {
@@ -212,7 +201,7 @@ export function resolveRunOptions(config: CycleGANOptions, given: ReadonlySet<st
     const isGiven = given.has(key) && value !== undefined;
     if (!saved) {
       options[key] = value ?? CYCLEGAN_DEFAULTS[key];
-      sources[key] = value === undefined ? 'default' : 'given';
+      sources[key] = isGiven ? 'given' : 'default';
       continue;
     }
     const old = saved[key];
@@ -243,7 +232,7 @@ export function resolveRunOptions(config: CycleGANOptions, given: ReadonlySet<st
 }
 
 /** One `key: value [source]` line per option, as the reference's train_opt.txt. */
-function optionsText(config: TrainConfig, run: ResolvedRun, resumedFrom: string | null): string {
+function optionsText(config: TrainCommandOptions, run: ResolvedRun, resumedFrom: string | null): string {
   const rows: [string, string, string][] = [];
   const modelKeys = new Set(Object.keys(CYCLEGAN_DEFAULTS));
   for (const [key, value] of Object.entries(run.options) as [keyof ResolvedCycleGANOptions, unknown][]) {
@@ -251,10 +240,11 @@ function optionsText(config: TrainConfig, run: ResolvedRun, resumedFrom: string 
     const note = source === 'checkpoint' ? '[from the checkpoint]' : source === 'default' ? '[default]' : '';
     rows.push([CLI_NAMES[key], cliValue(key, value), note]);
   }
-  const skip = new Set(['given', 'workers', 'maxIterations', ...modelKeys]);
-  for (const [key, value] of Object.entries(config)) {
-    if (skip.has(key) || value === undefined) continue;
-    rows.push([key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), String(value), '']);
+  // The model's options are the rows above (netG, netD and no_dropout as netG, n_layers_D and no_dropout).
+  const skip = new Set([...modelKeys, 'netG', 'netD', 'noDropout']);
+  for (const [name, spec] of Object.entries(TRAIN_COMMAND_OPTIONS) as [string, OptionSpec][]) {
+    if (!spec.commands.includes('train') || skip.has(camel(name))) continue;
+    rows.push([name, String((config as Record<string, unknown>)[camel(name)]), '']);
   }
   rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const lines = rows.map(([k, v, note]) => `${k.padStart(25)}: ${v.padEnd(30)}${note}`.trimEnd());
@@ -282,7 +272,7 @@ function formatBytes(bytes: number): string {
  * the decoders' megapixel limit (a 100000 px resize would otherwise fail deep
  * inside with "Invalid typed array length", or exhaust memory).
  */
-export function checkImageSizes(config: Pick<TrainConfig, 'loadSize' | 'cropSize' | 'preprocess'>): void {
+export function checkImageSizes(config: Pick<TrainCommandOptions, 'loadSize' | 'cropSize' | 'preprocess'>): void {
   const { loadSize, cropSize, preprocess } = config;
   const limit = MAX_MEGAPIXELS * 1e6;
   if (preprocess !== 'none' && preprocess !== 'crop' && loadSize * loadSize > limit) {
@@ -299,7 +289,7 @@ export function checkImageSizes(config: Pick<TrainConfig, 'loadSize' | 'cropSize
  * features, with the identity images in the same batch) is larger than one
  * storage binding of this device (training binds whole tensors).
  */
-export function checkTrainingSizes(config: Pick<TrainConfig, 'loadSize' | 'cropSize' | 'preprocess' | 'batchSize'>, o: ResolvedCycleGANOptions): void {
+export function checkTrainingSizes(config: Pick<TrainCommandOptions, 'loadSize' | 'cropSize' | 'preprocess' | 'batchSize'>, o: ResolvedCycleGANOptions): void {
   checkImageSizes(config);
   const { loadSize, cropSize, preprocess } = config;
   const side = preprocess === 'none' ? null : preprocess === 'scale_width' ? loadSize : cropSize;
@@ -318,6 +308,24 @@ export function checkTrainingSizes(config: Pick<TrainConfig, 'loadSize' | 'cropS
 }
 
 /**
+ * Options of a training run that cannot work together, as the reference
+ * asserts at startup; each message names the command-line options to
+ * change. `model`: the run's model options (a resumed run's come from its
+ * checkpoint, so the command line leaves those checks to `train`).
+ * The command line reports these with its other problems; `train` throws them.
+ */
+export function trainOptionProblems(o: TrainCommandOptions, model: ResolvedCycleGANOptions | null = o.continueTrain ? null : modelOptionsOf(o)): string[] {
+  const problems = dataOptionProblems(o);
+  if (!model) return problems;
+  problems.push(...modelOptionProblems(model));
+  const min = minimumImageSize(model.nLayersD);
+  if (o.preprocess !== 'none' && o.preprocess !== 'scale_width' && o.cropSize < min) {
+    problems.push(`--crop_size ${o.cropSize} is too small for a ${model.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
+  }
+  return problems;
+}
+
+/**
  * The generator of a run's data order, crops and flips (the model's own
  * generators take seed .. seed + 3): a run's loader starts from its state.
  */
@@ -325,7 +333,7 @@ export function dataRng(seed: number): Rng {
   return new Rng(seed + 4);
 }
 
-export function checkpointPath(config: Pick<TrainConfig, 'checkpointsDir' | 'name'>, label: string | number): string {
+export function checkpointPath(config: Pick<TrainCommandOptions, 'checkpointsDir' | 'name'>, label: string | number): string {
   return join(config.checkpointsDir, config.name, `${label}${CHECKPOINT_SUFFIX}`);
 }
 
@@ -358,7 +366,8 @@ export function readTrainingCheckpoint(path: string, options: { training?: boole
  * losses or weights turn non-finite (seen at print and save points), leaving
  * the last finite checkpoint in place.
  */
-export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function train(input: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const config = withDefaults(TRAIN_COMMAND_OPTIONS, 'train', input);
   const log = hooks.log ?? ((line: string) => console.log(line));
   const warn = hooks.warn ?? log;
   const experimentDir = join(config.checkpointsDir, config.name);
@@ -368,7 +377,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
 
   let resume: ReturnType<typeof readTrainingCheckpoint> | null = null;
-  const given = new Set(config.given ?? (Object.keys(CYCLEGAN_DEFAULTS) as (keyof CycleGANOptions)[]).filter((k) => config[k] !== undefined));
+  const given = givenModelOptions(config, new Set(input.given ?? Object.keys(input).filter((k) => input[k as keyof TrainConfig] !== undefined)));
   if (config.continueTrain) {
     const path = checkpointPath(config, config.epoch);
     if (!existsSync(path)) {
@@ -394,7 +403,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       warn(`--overwrite: removed the previous run in ${experimentDir} (${previous.join(', ')}, web/)`);
     }
   }
-  const run = resolveRunOptions(config, given, resume ? resume.json.model : null, resume?.json.epoch);
+  const run = resolveRunOptions(modelOptionsOf(config), given, resume ? resume.json.model : null, resume?.json.epoch);
   const o = run.options;
   if (resume) {
     const from = (src: 'checkpoint' | 'given') =>
@@ -406,17 +415,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
   const lastEpoch = o.nEpochs + o.nEpochsDecay;
   const startEpoch = resume && !run.restartEpoch ? resume.json.epoch : o.epochCount;
-  if (startEpoch > lastEpoch) {
+  if (resume && !run.restartEpoch && startEpoch > lastEpoch) {
     throw new Error(
-      resume && !run.restartEpoch
-        ? `--continue_train: the checkpoint stopped at the end of epoch ${startEpoch - 1} and the schedule (n_epochs ${o.nEpochs} + n_epochs_decay ${o.nEpochsDecay}) ends at epoch ${lastEpoch}: nothing to train; give a larger --n_epochs or --n_epochs_decay to extend it`
-        : `--epoch_count ${o.epochCount} is past the last epoch (n_epochs ${o.nEpochs} + n_epochs_decay ${o.nEpochsDecay} = ${lastEpoch})`,
+      `--continue_train: the checkpoint stopped at the end of epoch ${startEpoch - 1} and the schedule (n_epochs ${o.nEpochs} + n_epochs_decay ${o.nEpochsDecay}) ends at epoch ${lastEpoch}: nothing to train; give a larger --n_epochs or --n_epochs_decay to extend it`,
     );
   }
-  const min = minimumImageSize(o.nLayersD);
-  if (config.preprocess !== 'none' && config.preprocess !== 'scale_width' && config.cropSize < min) {
-    throw new Error(`train: --crop_size ${config.cropSize} is too small for a ${o.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
-  }
+  const problems = trainOptionProblems(config, o);
+  if (problems.length > 0) throw new Error(describeProblems(problems));
   checkTrainingSizes(config, o);
   writeFileAtomic(join(experimentDir, TRAIN_OPTIONS_FILE), optionsText(config, run, resume ? checkpointPath(config, config.epoch) : null));
 
@@ -436,7 +441,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       serialBatches: config.serialBatches, maxDatasetSize: config.maxDatasetSize, strict: config.strict,
       rng: dataRng(o.seed), log,
     });
-    const data = (loader = new DataLoader({ dataset, batchSize: config.batchSize, workers: config.workers ?? 1 }));
+    const data = (loader = new DataLoader({ dataset, batchSize: config.batchSize, workers: input.workers ?? 1 }));
     log(`dataset: ${dataset.pathsA.length} A images, ${dataset.pathsB.length} B images; ${dataset.length} per epoch, ${data.length} batches of ${config.batchSize}`);
 
     let epoch = o.epochCount;
@@ -488,7 +493,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     };
 
     hooks.onStart?.(info(), resume !== null);
-    const atLimit = () => config.maxIterations !== undefined && totalIters >= config.maxIterations;
+    const { maxIterations } = input;
+    const atLimit = () => maxIterations !== undefined && totalIters >= maxIterations;
     while (epoch <= lastEpoch && !interrupted && !atLimit()) {
       while (!interrupted && !atLimit()) {
         if (data.epoch + o.epochCount !== epoch) break;

@@ -2,13 +2,11 @@
  * `stripes-cyclegan train | test | translate | convert | import | export`,
  * with the reference code's option names (see `--help`).
  */
-import { basename, resolve } from 'node:path';
 import { ready } from '@stripes/tensor';
 import { runTest, translatePath } from '../inference.ts';
 import { convertWeights, exportReferenceRun, importReferenceRun } from '../interop.ts';
-import { CYCLEGAN_DEFAULTS } from '../model/cyclegan.ts';
-import { checkpointPath, train, TrainingDivergedError, type TrainConfig } from '../train.ts';
-import { COMMANDS, helpText, isHelpRequest, OptionsError, parseCommandLine, type Command, type TrainOptions } from './options.ts';
+import { checkpointPath, train, TrainingDivergedError } from '../train.ts';
+import { COMMANDS, helpText, isHelpRequest, OptionsError, parseCommandLine, type Command } from './options.ts';
 import { trainReport } from './trainReport.ts';
 
 const USAGE = `usage: stripes-cyclegan <command> [options]
@@ -25,37 +23,6 @@ commands:
 
 /** Exit status of a run stopped by non-finite losses or weights. */
 export const EXIT_DIVERGED = 3;
-
-/** Model options the command line spells otherwise (--netG, --netD with --n_layers_D, --no_dropout): mapped below. */
-const RESPELLED = new Set(['nBlocks', 'nLayersD', 'dropout']);
-
-/** The model options (CycleGANOptions keys) that explicit command-line options set. */
-function givenModelOptions(o: TrainOptions, given: ReadonlySet<string>): string[] {
-  const out = Object.keys(CYCLEGAN_DEFAULTS).filter((k) => !RESPELLED.has(k) && given.has(k));
-  if (given.has('netG')) out.push('nBlocks');
-  if (given.has('netD') || (given.has('nLayersD') && o.netD === 'n_layers')) out.push('nLayersD');
-  if (given.has('noDropout')) out.push('dropout');
-  return out;
-}
-
-/** The training configuration of parsed options; `given` (explicit options) decides what a resumed run takes from the command line. */
-export function trainConfig(o: TrainOptions, given?: ReadonlySet<string>): TrainConfig {
-  return {
-    dataroot: o.dataroot, name: o.name, checkpointsDir: o.checkpointsDir,
-    inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, ndf: o.ndf,
-    nBlocks: o.netG === 'resnet_6blocks' ? 6 : 9,
-    nLayersD: o.netD === 'basic' ? 3 : o.nLayersD,
-    dropout: !o.noDropout, initGain: o.initGain, ganMode: o.ganMode,
-    lambdaA: o.lambdaA, lambdaB: o.lambdaB, lambdaIdentity: o.lambdaIdentity, poolSize: o.poolSize,
-    lr: o.lr, beta1: o.beta1, nEpochs: o.nEpochs, nEpochsDecay: o.nEpochsDecay, epochCount: o.epochCount, seed: o.seed,
-    batchSize: o.batchSize, loadSize: o.loadSize, cropSize: o.cropSize, preprocess: o.preprocess, noFlip: o.noFlip,
-    serialBatches: o.serialBatches, maxDatasetSize: Number.isFinite(o.maxDatasetSize) ? o.maxDatasetSize : undefined,
-    direction: o.direction, strict: o.strict,
-    saveLatestFreq: o.saveLatestFreq, saveEpochFreq: o.saveEpochFreq, displayFreq: o.displayFreq, printFreq: o.printFreq,
-    continueTrain: o.continueTrain, epoch: o.epoch, overwrite: o.overwrite,
-    ...(given ? { given: givenModelOptions(o, given) } : {}),
-  };
-}
 
 /** Runs a command line; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -99,7 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`WebGPU adapter: ${info.name}`);
 
   if (options.command === 'train') {
-    const config = trainConfig(options, given);
+    // The parsed options are the config; `given` tells a resumed run what the command line set.
+    const config = { ...options, given };
     const report = trainReport(`${config.checkpointsDir}/${config.name}`, config.name);
     const t0 = performance.now();
     let result;
@@ -126,16 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (options.command === 'import') {
-    const o = options;
-    await importReferenceRun({
-      referenceDir: o.referenceDir, epoch: o.epoch, checkpointsDir: o.checkpointsDir, overwrite: o.overwrite,
-      // A reference run's folder is named after its experiment (checkpoints/<name>).
-      name: o.name ?? basename(resolve(o.referenceDir)),
-      options: {
-        ganMode: o.ganMode, lambdaA: o.lambdaA, lambdaB: o.lambdaB, lambdaIdentity: o.lambdaIdentity, poolSize: o.poolSize,
-        lr: o.lr, beta1: o.beta1, nEpochs: o.nEpochs, nEpochsDecay: o.nEpochsDecay, epochCount: o.epochCount, seed: o.seed,
-      },
-    });
+    await importReferenceRun(options);
     return 0;
   }
   await translatePath(options.model, options.direction, options.input, options.output, { strict: options.strict, loadSize: options.loadSize });

@@ -8,12 +8,12 @@
  * run reports them all.
  */
 
-import { DATA_OPTIONS } from '../data/dataset.ts';
+import { DATA_OPTIONS, dataOptionProblems } from '../data/dataset.ts';
 import { TEST_OPTIONS } from '../inference.ts';
 import { INTEROP_OPTIONS } from '../interop.ts';
 import { MODEL_OPTIONS } from '../model/cyclegan.ts';
-import { COMMANDS, type Command, type OptionSpec as Spec, type OptionValue as Value } from '../optionSpec.ts';
-import { CHECKPOINT_OPTIONS, EXPERIMENT_OPTIONS, TRAIN_OPTIONS } from '../train.ts';
+import { camel, COMMANDS, defaultOf, describeProblems, type Command, type OptionSpec as Spec, type OptionValue as Value, type OptionValues } from '../optionSpec.ts';
+import { CHECKPOINT_OPTIONS, EXPERIMENT_OPTIONS, TRAIN_OPTIONS, trainOptionProblems } from '../train.ts';
 
 export { COMMANDS, type Command };
 
@@ -32,16 +32,7 @@ const OPTIONS = {
 type Table = typeof OPTIONS;
 export type OptionName = keyof Table;
 
-/** `lambda_A` -> `lambdaA`, `n_layers_D` -> `nLayersD`. */
-type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
-type ValueOf<S> = S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : S extends { oneOf: readonly (infer N)[] } ? N : S extends { type: 'int' | 'float' } ? number : S extends { type: 'flag' } ? boolean : string;
-type NamesFor<C extends Command> = { [K in OptionName]: C extends Table[K]['commands'][number] ? K : never }[OptionName];
-/** Options with no default for the command (commandDefault null): absent unless given. */
-type Unset<K extends OptionName, C extends Command> = K extends OptionName ? (Table[K] extends { commandDefault: infer D } ? (C extends keyof D ? (D[C] extends null ? K : never) : never) : never) : never;
-
-export type OptionsFor<C extends Command> = { command: C } & { [K in Exclude<NamesFor<C>, Unset<NamesFor<C>, C>> as Camel<K>]: ValueOf<Table[K]> } & {
-  [K in Unset<NamesFor<C>, C> as Camel<K>]?: ValueOf<Table[K]>;
-};
+export type OptionsFor<C extends Command> = { command: C } & OptionValues<Table, C>;
 export type TrainOptions = OptionsFor<'train'>;
 export type TestOptions = OptionsFor<'test'>;
 export type TranslateOptions = OptionsFor<'translate'> & { input: string; output: string };
@@ -56,16 +47,12 @@ export class OptionsError extends Error {
     readonly command: Command,
     readonly problems: string[],
   ) {
-    super(`stripes-cyclegan ${command}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`);
+    super(`stripes-cyclegan ${command}: ${describeProblems(problems)}`);
     this.name = 'OptionsError';
   }
 }
 
 const POSITIONALS: Record<Command, readonly string[]> = { train: [], test: [], translate: ['input', 'output'], convert: ['input', 'output'], import: [], export: [] };
-
-function camel(name: string): string {
-  return name.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
-}
 
 function spellings(name: string): string[] {
   return [...new Set([name, name.replace(/_/g, '-'), camel(name)])];
@@ -81,13 +68,6 @@ function namesFor(command: Command): OptionName[] {
 
 /** Accepted spelling -> option name, over all commands. */
 const BY_SPELLING = new Map<string, OptionName>((Object.keys(OPTIONS) as OptionName[]).flatMap((n) => spellings(n).map((s) => [s, n] as [string, OptionName])));
-
-/** undefined: required; null: absent unless given. */
-function defaultOf(name: OptionName, command: Command): Value | null | undefined {
-  const spec = specOf(name);
-  const own = spec.commandDefault?.[command];
-  return own === undefined ? spec.default : own;
-}
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -174,23 +154,11 @@ function isValueToken(token: string | undefined): token is string {
   return token !== undefined && (!token.startsWith('-') || /^-\d|^-\.\d/.test(token));
 }
 
-/** Checks that involve several options, as the reference asserts at startup. */
-function crossCheck(command: Command, v: Record<string, Value>, problems: string[]): void {
-  if (command !== 'train' && command !== 'test') return;
-  const preprocess = v.preprocess as string;
-  const load = v.load_size as number;
-  const crop = v.crop_size as number;
-  if ((preprocess === 'resize_and_crop' || preprocess === 'scale_width_and_crop') && crop > load) {
-    problems.push(`--crop_size ${crop} is larger than --load_size ${load}, but --preprocess ${preprocess} crops after scaling to load_size`);
-  }
-  if (command === 'train') {
-    if ((v.lambda_identity as number) > 0 && v.input_nc !== v.output_nc) {
-      problems.push(`--lambda_identity ${v.lambda_identity} needs --input_nc == --output_nc (got ${v.input_nc} and ${v.output_nc}); set --lambda_identity 0`);
-    }
-    const last = (v.n_epochs as number) + (v.n_epochs_decay as number);
-    // A resumed run's schedule may come from its checkpoint: train checks it then.
-    if (!v.continue_train && (v.epoch_count as number) > last) problems.push(`--epoch_count ${v.epoch_count} is past the last epoch (n_epochs + n_epochs_decay = ${last})`);
-  }
+/** Checks that involve several options, as the reference asserts at startup: the ones the code itself runs, so a run from code meets the same. */
+function crossCheck(options: ParsedOptions): string[] {
+  if (options.command === 'train') return trainOptionProblems(options);
+  if (options.command === 'test') return dataOptionProblems(options);
+  return [];
 }
 
 export function parseArgs(command: 'train', argv: readonly string[]): TrainOptions;
@@ -254,7 +222,7 @@ export function parseCommandLine(command: Command, argv: readonly string[]): { o
 
   const values: Record<string, Value> = {};
   for (const name of own) {
-    const v = given.get(name) ?? defaultOf(name, command);
+    const v = given.get(name) ?? defaultOf(specOf(name), command);
     if (v === undefined) {
       // Missing, or present with a bad value (already reported).
       if (specOf(name).required && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`missing required option --${name}`);
@@ -270,14 +238,16 @@ export function parseCommandLine(command: Command, argv: readonly string[]): { o
         : `expected ${expected.length} arguments (${expected.map((p) => `<${p}>`).join(' ')}), got ${positional.length}`,
     );
   }
-  // Cross-option checks only on values that parsed, so one typo is not reported twice.
-  if (problems.length === 0) crossCheck(command, values, problems);
   if (problems.length > 0) throw new OptionsError(command, problems);
 
   const out: Record<string, Value> = { command };
   for (const [name, v] of Object.entries(values)) out[camel(name)] = v;
   expected.forEach((p, k) => (out[p] = positional[k]));
-  return { options: out as unknown as ParsedOptions, given: new Set([...given.keys()].map(camel)) };
+  const options = out as unknown as ParsedOptions;
+  // Cross-option checks only on values that parsed, so one typo is not reported twice.
+  const crossed = crossCheck(options);
+  if (crossed.length > 0) throw new OptionsError(command, crossed);
+  return { options, given: new Set([...given.keys()].map(camel)) };
 }
 
 function metavarOf(name: OptionName): string {
@@ -355,7 +325,7 @@ export function helpText(command: Command): string {
   const rows = namesFor(command).map((n) => {
     const spec = specOf(n);
     const help = spec.commandHelp?.[command] ?? spec.help;
-    const value = defaultOf(n, command);
+    const value = defaultOf(specOf(n), command);
     // An option with no default says what happens without it in its own help.
     return [`--${n}${metavarOf(n)}`, value === null ? help : `${help} [${formatDefault(value)}]`];
   });

@@ -158,6 +158,15 @@ export const DATA_OPTIONS = {
   strict: { type: 'flag', commands: IMAGES, default: false, help: 'stop at the first image that cannot be used, instead of reporting it and skipping it' },
 } as const satisfies Record<string, OptionSpec>;
 
+/** Data options that cannot work together (train and test); each message names the command-line options to change. */
+export function dataOptionProblems(o: { preprocess: Preprocess; loadSize: number; cropSize: number }): string[] {
+  const { preprocess, loadSize, cropSize } = o;
+  if ((preprocess === 'resize_and_crop' || preprocess === 'scale_width_and_crop') && cropSize > loadSize) {
+    return [`--crop_size ${cropSize} is larger than --load_size ${loadSize}, but --preprocess ${preprocess} crops after scaling to load_size`];
+  }
+  return [];
+}
+
 export interface UnalignedDatasetOptions {
   dataroot: string;
   phase: 'train' | 'test';

@@ -4,7 +4,7 @@
  * split. Host-free; `generateMiniZebra` (./dataset.ts) writes these to disk.
  */
 import { Rng } from '@stripes/tensor';
-import type { CycleGANOptions } from '../model/cyclegan.ts';
+import type { ModelCommandOptions } from '../model/cyclegan.ts';
 import { drawScene, renderScene } from './scene.ts';
 import type { Coat, RenderedScene } from './scene.ts';
 
@@ -22,7 +22,8 @@ export const DEFAULT_COUNTS: SplitCounts = { trainA: 200, trainB: 200, testA: 50
 export const DEFAULT_SIZE = 32;
 
 /**
- * The demo's model and schedule (`npm run demo` and the web page), chosen by
+ * The demo's model and schedule as the command line spells them (`npm run
+ * demo`; the web page's model is `modelOptionsOf(DEMO_OPTIONS)`), chosen by
  * a PyTorch study on this data (see the README): at 32 px and ~1200
  * iterations the paper's lr 2e-4 and lambda 10 / identity 0.5 leave noisy
  * outputs, while lr 1e-3 with a stronger cycle term (20) and identity term
@@ -30,9 +31,9 @@ export const DEFAULT_SIZE = 32;
  * epoch: 3 epochs at the full rate, then 3 of linear decay (1200 iterations).
  */
 export const DEMO_OPTIONS = {
-  ngf: 8, ndf: 16, nBlocks: 6, nLayersD: 3, ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2,
+  ngf: 8, ndf: 16, netG: 'resnet_6blocks', netD: 'basic', ganMode: 'lsgan', lambdaA: 20, lambdaB: 20, lambdaIdentity: 2,
   poolSize: 50, lr: 1e-3, beta1: 0.5, nEpochs: 3, nEpochsDecay: 3, epochCount: 1, seed: 0,
-} as const satisfies CycleGANOptions;
+} as const satisfies Partial<ModelCommandOptions>;
 
 export function coatOf(split: Split): Coat {
   return split.endsWith('A') ? 'plain' : 'zebra';

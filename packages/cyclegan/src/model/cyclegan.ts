@@ -7,7 +7,7 @@
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
 import { concat, fmt, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { IMAGE_CHANNELS } from '../image/convert.ts';
-import { TRAIN, TRAIN_IMPORT, TRAIN_TEST, type OptionSpec } from '../optionSpec.ts';
+import { TRAIN, TRAIN_IMPORT, TRAIN_TEST, withDefaults, type OptionInput, type OptionSpec, type OptionValues } from '../optionSpec.ts';
 import { GAN_MODES, ganLoss, l1, type GanMode } from './losses.ts';
 import { ImagePool, type ImagePoolJson } from './imagePool.ts';
 import { initWeights, minimumImageSize, NLayerDiscriminator, ResnetGenerator } from './networks.ts';
@@ -53,8 +53,8 @@ export const CYCLEGAN_DEFAULTS: ResolvedCycleGANOptions = {
 /**
  * The model's command-line options (the reference's base_options.py model
  * part, train_options.py's optimizer and schedule, cycle_gan_model.py's
- * overrides); defaults are CYCLEGAN_DEFAULTS. cli/main.ts maps netG, netD and
- * no_dropout to nBlocks, nLayersD and dropout.
+ * overrides); defaults are CYCLEGAN_DEFAULTS. `modelOptionsOf` maps netG,
+ * netD and no_dropout to nBlocks, nLayersD and dropout.
  */
 export const MODEL_OPTIONS = {
   input_nc: { type: 'int', commands: TRAIN_TEST, default: CYCLEGAN_DEFAULTS.inputNc, oneOf: IMAGE_CHANNELS, help: 'input image channels: 3 for RGB, 1 for grayscale' },
@@ -85,6 +85,48 @@ export const MODEL_OPTIONS = {
     commandHelp: { import: 'the epoch the imported run starts at [default: the one after --epoch; 1 for latest, whose epoch the reference does not record]' },
   },
 } as const satisfies Record<string, OptionSpec>;
+
+/** The model's options as `stripes-cyclegan train` parses them (`--netG resnet_6blocks`, `--no_dropout`). */
+export type ModelCommandOptions = OptionValues<typeof MODEL_OPTIONS, 'train'>;
+
+/** The model options of command-line values; options left out take the command line's defaults. */
+export function modelOptionsOf(input: OptionInput<typeof MODEL_OPTIONS, 'train'>): ResolvedCycleGANOptions {
+  const o = withDefaults(MODEL_OPTIONS, 'train', input);
+  return {
+    inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, ndf: o.ndf,
+    nBlocks: o.netG === 'resnet_6blocks' ? 6 : 9,
+    nLayersD: o.netD === 'basic' ? 3 : o.nLayersD,
+    dropout: !o.noDropout,
+    ganMode: o.ganMode, lambdaA: o.lambdaA, lambdaB: o.lambdaB, lambdaIdentity: o.lambdaIdentity, poolSize: o.poolSize,
+    lr: o.lr, beta1: o.beta1, nEpochs: o.nEpochs, nEpochsDecay: o.nEpochsDecay, epochCount: o.epochCount, initGain: o.initGain, seed: o.seed,
+  };
+}
+
+/** Model options the command line spells otherwise (--netG, --netD with --n_layers_D, --no_dropout). */
+const RESPELLED = new Set<string>(['nBlocks', 'nLayersD', 'dropout']);
+
+/** The model options (keys of CycleGANOptions) that the command-line options `given` (camelCase names) set. */
+export function givenModelOptions(o: Pick<ModelCommandOptions, 'netD'>, given: ReadonlySet<string>): Set<keyof CycleGANOptions> {
+  const out = new Set((Object.keys(CYCLEGAN_DEFAULTS) as (keyof CycleGANOptions)[]).filter((k) => !RESPELLED.has(k) && given.has(k)));
+  if (given.has('netG')) out.add('nBlocks');
+  if (given.has('netD') || (given.has('nLayersD') && o.netD === 'n_layers')) out.add('nLayersD');
+  if (given.has('noDropout')) out.add('dropout');
+  return out;
+}
+
+/**
+ * Model options that cannot work together, as the reference asserts at
+ * startup; each message names the command-line options to change.
+ */
+export function modelOptionProblems(o: ResolvedCycleGANOptions): string[] {
+  const problems: string[] = [];
+  if (o.lambdaIdentity > 0 && o.inputNc !== o.outputNc) {
+    problems.push(`--lambda_identity ${o.lambdaIdentity} needs --input_nc == --output_nc (got ${o.inputNc} and ${o.outputNc}); set --lambda_identity 0`);
+  }
+  const last = o.nEpochs + o.nEpochsDecay;
+  if (o.epochCount > last) problems.push(`--epoch_count ${o.epochCount} is past the last epoch (n_epochs + n_epochs_decay = ${last})`);
+  return problems;
+}
 
 /** Loss values of one step, as the reference names them. */
 export type CycleGANLosses = {
