@@ -18,19 +18,17 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-/** Tensors anywhere inside a result: a tensor, or arrays/objects of them. */
-function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
-  if (isTensor(value)) out.add(value);
-  else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
+/**
+ * The tensors of `scope` anywhere inside a result: the result itself, or
+ * inside arrays / plain objects. Membership in the scope identifies them, so
+ * this file needs no `instanceof Tensor` (tensor.ts imports it).
+ */
+function collect(value: unknown, scope: ReadonlySet<unknown>, out: Set<Tensor>): void {
+  if (scope.has(value)) out.add(value as Tensor);
+  else if (Array.isArray(value)) for (const v of value) collect(v, scope, out);
   else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collect(v, out, isTensor);
+    for (const v of Object.values(value)) collect(v, scope, out);
   }
-}
-
-let isTensorFn: (v: unknown) => v is Tensor = (v): v is Tensor => false;
-/** Set once by tensor.ts (avoids an import cycle at module load). */
-export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
-  isTensorFn = fn;
 }
 
 /**
@@ -55,9 +53,9 @@ export function tidy<T>(fn: () => T): T {
     throw new Error('tidy: the function returned a Promise; tidy only takes synchronous functions (ops are synchronous; await data() outside tidy)');
   }
   const survivors = new Set<Tensor>();
-  collect(result, survivors, isTensorFn);
+  collect(result, scope, survivors);
   for (const t of scope) if (!survivors.has(t)) t.dispose();
   const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of survivors) if (scope.has(t)) parent.add(t);
+  if (parent) for (const t of survivors) parent.add(t);
   return result;
 }

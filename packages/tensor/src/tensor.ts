@@ -1,19 +1,13 @@
 /**
  * `Tensor`: f32, contiguous, row-major (NCHW for images), on the GPU.
  * Ops are synchronous and only encode GPU work; `await t.data()` reads back.
+ * The ops' method forms (`t.add(u)`, `t.backward()`, ...) are attached by
+ * their own files (`addMethods`), so this file depends on no op.
  */
 import { rt, type DeviceBuffer } from '@stripes/kernels';
-import { runBackward, type BackwardOptions, type GraphNode } from './autograd.ts';
-import { setTensorCheck, track } from './scope.ts';
+import type { GraphNode } from './autograd.ts';
+import { track } from './scope.ts';
 import { fmt, sizeOf, type Shape } from './shape.ts';
-import * as creation from './ops/creation.ts';
-import * as map from './ops/unary.ts';
-import * as arith from './ops/binary.ts';
-import * as red from './ops/reduce.ts';
-import * as view from './ops/reshape.ts';
-import * as perm from './ops/permute.ts';
-import * as sl from './ops/slice.ts';
-import { matmul } from './ops/matmul.ts';
 
 // `Symbol.dispose` for consumers whose lib lacks esnext.disposable (the same
 // declaration @types/node ships), so the `[Symbol.dispose]` members of Tensor
@@ -138,11 +132,6 @@ export class Tensor {
     return (await this.data())[0];
   }
 
-  /** Backpropagates from this tensor; a scalar needs no `grad`. */
-  backward(grad?: Tensor, options: BackwardOptions = {}): void {
-    runBackward(this, grad, options, { ones: creation.ones, add: arith.add });
-  }
-
   /** A tensor sharing this one's values, cut from the graph. */
   detach(): Tensor {
     this.assertAlive('detach');
@@ -158,34 +147,16 @@ export class Tensor {
   toString(): string {
     return `Tensor#${this.id}(shape=${fmt(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
   }
-
-  // Method forms of the ops, as in PyTorch.
-  add(b: Tensor | number): Tensor { return arith.add(this, b); }
-  sub(b: Tensor | number): Tensor { return arith.sub(this, b); }
-  mul(b: Tensor | number): Tensor { return arith.mul(this, b); }
-  div(b: Tensor | number): Tensor { return arith.div(this, b); }
-  pow(b: Tensor | number): Tensor { return arith.pow(this, b); }
-  maximum(b: Tensor): Tensor { return arith.maximum(this, b); }
-  minimum(b: Tensor): Tensor { return arith.minimum(this, b); }
-  neg(): Tensor { return map.neg(this); }
-  exp(): Tensor { return map.exp(this); }
-  log(): Tensor { return map.log(this); }
-  sqrt(): Tensor { return map.sqrt(this); }
-  abs(): Tensor { return map.abs(this); }
-  relu(): Tensor { return map.relu(this); }
-  leakyRelu(slope = 0.01): Tensor { return map.leakyRelu(this, slope); }
-  tanh(): Tensor { return map.tanh(this); }
-  sigmoid(): Tensor { return map.sigmoid(this); }
-  sum(axes?: number | number[], keepDims = false): Tensor { return red.sum(this, axes, keepDims); }
-  mean(axes?: number | number[], keepDims = false): Tensor { return red.mean(this, axes, keepDims); }
-  max(axes?: number | number[], keepDims = false): Tensor { return red.max(this, axes, keepDims); }
-  reshape(shape: number[]): Tensor { return view.reshape(this, shape); }
-  flatten(startAxis = 0, endAxis = -1): Tensor { return view.flatten(this, startAxis, endAxis); }
-  permute(dims: number[]): Tensor { return perm.permute(this, dims); }
-  transpose(a = -2, b = -1): Tensor { return perm.transpose(this, a, b); }
-  slice(axis: number, start: number, end?: number): Tensor { return sl.slice(this, axis, start, end); }
-  matmul(b: Tensor): Tensor { return matmul(this, b); }
-  clone(): Tensor { return creation.clone(this); }
 }
 
-setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+/**
+ * @internal Installs method forms on `Tensor.prototype`, non-enumerable as
+ * the class's own methods are. Each op file calls it for its ops next to a
+ * `declare module '../tensor.ts'` augmentation that types them, so this file
+ * imports no op and importing the package's index attaches every method.
+ */
+export function addMethods(methods: Partial<Tensor> & ThisType<Tensor>): void {
+  for (const [name, value] of Object.entries(methods)) {
+    Object.defineProperty(Tensor.prototype, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+}

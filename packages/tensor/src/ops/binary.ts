@@ -2,7 +2,7 @@
 import { binary, rt, type BinaryOp } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { broadcastShapes, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 import { affine, log, powScalar, scaleShift } from './unary.ts';
 import { sumToShape } from './reduce.ts';
 
@@ -75,3 +75,25 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
 
 export const maximum = (a: Tensor, b: Tensor): Tensor => extremum('maximum', a, b);
 export const minimum = (a: Tensor, b: Tensor): Tensor => extremum('minimum', a, b);
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    add(b: Tensor | number): Tensor;
+    sub(b: Tensor | number): Tensor;
+    mul(b: Tensor | number): Tensor;
+    div(b: Tensor | number): Tensor;
+    pow(b: Tensor | number): Tensor;
+    maximum(b: Tensor): Tensor;
+    minimum(b: Tensor): Tensor;
+  }
+}
+
+addMethods({
+  add(b) { return add(this, b); },
+  sub(b) { return sub(this, b); },
+  mul(b) { return mul(this, b); },
+  div(b) { return div(this, b); },
+  pow(b) { return pow(this, b); },
+  maximum(b) { return maximum(this, b); },
+  minimum(b) { return minimum(this, b); },
+});

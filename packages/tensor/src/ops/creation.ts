@@ -3,7 +3,7 @@ import { fill, rt } from '@stripes/kernels';
 import { record } from '../autograd.ts';
 import { globalRng, type Rng } from '../random.ts';
 import { assertShape, fmt, sizeOf, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 
 export type NestedArray = number | NestedArray[];
 
@@ -107,3 +107,13 @@ export function clone(x: Tensor): Tensor {
   record('clone', y, [x], [], (g) => [g]);
   return y;
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    clone(): Tensor;
+  }
+}
+
+addMethods({
+  clone() { return clone(this); },
+});

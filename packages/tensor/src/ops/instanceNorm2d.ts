@@ -5,6 +5,7 @@ import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { reshape } from './reshape.ts';
 import { sum } from './reduce.ts';
+import { slice } from './slice.ts';
 
 export type NormActivation = 'none' | 'relu' | 'leakyRelu';
 
@@ -66,8 +67,8 @@ export function instanceNorm2d(x: Tensor, options: InstanceNormOptions = {}): Te
     const grads: Array<Tensor | null> = [gradIfNeeded(x, () => gx)];
     if (weight || bias) {
       const perChannel = sum(sums, 1);
-      if (weight) grads.push(gradIfNeeded(weight, () => reshape(perChannel.slice(0, 0, 1), [c])));
-      if (bias) grads.push(gradIfNeeded(bias, () => reshape(perChannel.slice(0, 1, 2), [c])));
+      if (weight) grads.push(gradIfNeeded(weight, () => reshape(slice(perChannel, 0, 0, 1), [c])));
+      if (bias) grads.push(gradIfNeeded(bias, () => reshape(slice(perChannel, 0, 1, 2), [c])));
     }
     return grads;
   });

@@ -2,7 +2,7 @@
 import { matmul as matmulKernel, rt } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { broadcastShapes, fmt, sizeOf } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 import { sumToShape } from './reduce.ts';
 
 /** The product op(a) @ op(b) with a's and b's batch dims; a batch of 1 side broadcasts. */
@@ -44,3 +44,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   ]);
   return c;
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    matmul(b: Tensor): Tensor;
+  }
+}
+
+addMethods({
+  matmul(b) { return matmul(this, b); },
+});

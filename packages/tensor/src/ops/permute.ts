@@ -2,7 +2,7 @@
 import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
 import { record } from '../autograd.ts';
 import { fmt, normalizeAxis } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 
 /** y.shape[i] = x.shape[dims[i]], as torch.permute. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -30,3 +30,15 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   [dims[i], dims[j]] = [dims[j], dims[i]];
   return permute(x, dims);
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    permute(dims: number[]): Tensor;
+    transpose(a?: number, b?: number): Tensor;
+  }
+}
+
+addMethods({
+  permute(dims) { return permute(this, dims); },
+  transpose(a, b) { return transpose(this, a, b); },
+});

@@ -2,7 +2,7 @@
 import { reduce as reduceKernel, rt, type ReduceOp } from '@stripes/kernels';
 import { record } from '../autograd.ts';
 import { normalizeAxes, fmt, sameShape, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 import { binaryOp } from './binary.ts';
 import { broadcastTo } from './broadcastTo.ts';
 import { affine } from './unary.ts';
@@ -63,3 +63,17 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
   const s = reduceForward('sumToShape', 'sum', g, axes, false, 1);
   return reshape(s, shape);
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    sum(axes?: number | number[], keepDims?: boolean): Tensor;
+    mean(axes?: number | number[], keepDims?: boolean): Tensor;
+    max(axes?: number | number[], keepDims?: boolean): Tensor;
+  }
+}
+
+addMethods({
+  sum(axes, keepDims) { return sum(this, axes, keepDims); },
+  mean(axes, keepDims) { return mean(this, axes, keepDims); },
+  max(axes, keepDims) { return max(this, axes, keepDims); },
+});

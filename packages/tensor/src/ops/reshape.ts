@@ -1,7 +1,7 @@
 /** Views that change the shape but not the data: they share storage. */
 import { record } from '../autograd.ts';
 import { fmt, normalizeAxis, sizeOf, type Shape } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
+import { addMethods, type Tensor } from '../tensor.ts';
 
 /** Same values in a new shape; one dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -29,3 +29,15 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   if (s > e) throw new Error(`flatten: startAxis ${startAxis} comes after endAxis ${endAxis} for shape ${fmt(x.shape)}`);
   return reshape(x, [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    reshape(shape: number[]): Tensor;
+    flatten(startAxis?: number, endAxis?: number): Tensor;
+  }
+}
+
+addMethods({
+  reshape(shape) { return reshape(this, shape); },
+  flatten(startAxis, endAxis) { return flatten(this, startAxis, endAxis); },
+});

@@ -3,8 +3,9 @@ import { contiguousStrides, rt, stridedCopy } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { tidy } from '../scope.ts';
 import { fmt, normalizeAxis } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 import { zeros } from './creation.ts';
+import { reshape } from './reshape.ts';
 
 /** Copies `src` into `dst` at `offset` along `axis` (src fits there), or the reverse when `gather`. */
 function copyRegion(big: Tensor, small: Tensor, axis: number, offset: number, gather: boolean): void {
@@ -64,5 +65,15 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   const rank = tensors[0].rank + 1;
   const a = normalizeAxis('stack', axis, rank, [...tensors[0].shape, 1]);
   // tidy frees the reshaped views, which would otherwise hold the inputs' storage.
-  return tidy(() => concat(tensors.map((t) => t.reshape([...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a));
+  return tidy(() => concat(tensors.map((t) => reshape(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a));
 }
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    slice(axis: number, start: number, end?: number): Tensor;
+  }
+}
+
+addMethods({
+  slice(axis, start, end) { return slice(this, axis, start, end); },
+});

@@ -1,7 +1,7 @@
 /** Elementwise maps (one WGSL kernel, `unary`) and their derivatives (`unaryBackward`). */
 import { rt, unary, unaryBackward, type UnaryBackwardOp, type UnaryOp } from '@stripes/kernels';
 import { record } from '../autograd.ts';
-import { Tensor } from '../tensor.ts';
+import { addMethods, Tensor } from '../tensor.ts';
 
 function forward(op: UnaryOp, x: Tensor, a = 0, b = 0, name: string = op): Tensor {
   x.assertAlive(name);
@@ -47,3 +47,29 @@ export const tanh = (x: Tensor): Tensor => differentiable('tanh', true, x);
 export const sigmoid = (x: Tensor): Tensor => differentiable('sigmoid', true, x);
 /** x ** exponent for a constant exponent. */
 export const powScalar = (x: Tensor, exponent: number): Tensor => differentiable('powScalar', false, x, exponent);
+
+declare module '../tensor.ts' {
+  interface Tensor {
+    neg(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    sqrt(): Tensor;
+    abs(): Tensor;
+    relu(): Tensor;
+    leakyRelu(slope?: number): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+  }
+}
+
+addMethods({
+  neg() { return neg(this); },
+  exp() { return exp(this); },
+  log() { return log(this); },
+  sqrt() { return sqrt(this); },
+  abs() { return abs(this); },
+  relu() { return relu(this); },
+  leakyRelu(slope) { return leakyRelu(this, slope); },
+  tanh() { return tanh(this); },
+  sigmoid() { return sigmoid(this); },
+});
