@@ -1,6 +1,5 @@
 /** Adam, with PyTorch's exact update and L2 weight decay (added to the gradient, not decoupled as AdamW). */
-import { adam, rt } from '@stripes/kernels';
-import type { Tensor } from '@stripes/tensor';
+import { adam_, type Tensor } from '@stripes/tensor';
 import { Optimizer, type OptimizerParams, type ParamState } from './optimizer.ts';
 
 export type AdamOptions = {
@@ -42,7 +41,7 @@ export class Adam extends Optimizer<AdamOptions> {
     const [beta1, beta2] = h.betas;
     const expAvg = this.stateBuffer(state, 'exp_avg', param);
     const expAvgSq = this.stateBuffer(state, 'exp_avg_sq', param);
-    adam(rt(), param.buffer, grad.buffer, expAvg.buffer, expAvgSq.buffer, param.size, {
+    adam_(param, grad, expAvg, expAvgSq, {
       beta1,
       beta2,
       eps: h.eps,

@@ -1,6 +1,5 @@
 /** Stochastic gradient descent with momentum, as torch.optim.SGD. */
-import { rt, sgd } from '@stripes/kernels';
-import type { Tensor } from '@stripes/tensor';
+import { sgd_, type Tensor } from '@stripes/tensor';
 import { Optimizer, type OptimizerParams, type ParamState } from './optimizer.ts';
 
 export type SgdOptions = {
@@ -41,13 +40,11 @@ export class SGD extends Optimizer<SgdOptions> {
   protected updateParameter(param: Tensor, grad: Tensor, h: SgdOptions, state: ParamState): void {
     const scalars = { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay, nesterov: h.nesterov };
     if (h.momentum === 0) {
-      // No state to keep: the kernel's velocity slot gets a pooled scratch buffer.
-      const scratch = rt().alloc(param.size * 4, 'sgd scratch');
-      sgd(rt(), param.buffer, grad.buffer, scratch, param.size, { ...scalars, fresh: true });
-      rt().release(scratch);
+      sgd_(param, grad, null, { ...scalars, fresh: true });
       return;
     }
+    // Read before stateBuffer creates it: the first step starts the velocity at the gradient.
     const fresh = !state.buffers.has('momentum_buffer');
-    sgd(rt(), param.buffer, grad.buffer, this.stateBuffer(state, 'momentum_buffer', param).buffer, param.size, { ...scalars, fresh });
+    sgd_(param, grad, this.stateBuffer(state, 'momentum_buffer', param), { ...scalars, fresh });
   }
 }
