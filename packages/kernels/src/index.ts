@@ -1,7 +1,12 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice, type DeviceOptions } from './device.ts';
-export { init, rt, Runtime, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type BoundRange, type MemoryStats } from './runtime.ts';
-export { defineKernel, f32Bits, grid1d, gridFor, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, wgslElementwiseMain, type KernelDef, type StorageAccess } from './kernel.ts';
+export { init, rt, Runtime, type InitOptions, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type BoundRange, type MemoryStats } from './runtime.ts';
+export {
+  defineKernel, grid1d, gridFor, MAX_PARAM_WORDS, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, wgslElementwiseMain,
+  type BindingBuffers, type BindingDecl, type BindingDecls, type Kernel, type KernelDecl, type ParamDecls, type ParamScalar, type ParamType,
+  type ParamValues, type StorageAccess, type StorageElement,
+} from './kernel.ts';
+export { debugOptionsFromEnv, type DebugOptions } from './debug.ts';
 export { contiguousStrides, collapse, padDims, MAX_DIMS, WGSL_STRIDED_OFFSET } from './ops/layout.ts';
 export { fill, fillKernel } from './ops/fill.ts';
 export { unary, unaryKernel, UNARY_OPS, WGSL_POW_SIGNED, type UnaryOp } from './ops/unary.ts';
@@ -10,13 +15,16 @@ export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } fro
 export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
 export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
-export { convTiles, convOutSize, copyBandRows, bandRows, type ConvGeometry, type ConvTiles } from './ops/convTiles.ts';
+export {
+  convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
+  type ConvGeometry, type ConvTiles, type ConvTilesName,
+} from './ops/convTiles.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
-export { instanceNorm2d, instanceNorm2dKernel, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';
+export { instanceNorm2d, instanceNorm2dKernel, NORM_PARAMS, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';
 export { instanceNorm2dBackward, instanceNorm2dBackwardKernel } from './ops/instanceNorm2dBackward.ts';
 export { pad, padKernel, padOutputSize, type PadMode, type Pad2d, type PadArgs } from './ops/pad.ts';
 export { padBackward, padBackwardKernel } from './ops/padBackward.ts';

@@ -6,9 +6,11 @@
  * waits are here. Ops only encode; a submit happens when a batch is full or
  * when data is read back.
  */
+import { hostDebugOptions } from '#gpu';
+import { checkDebugOptions, printsWgsl, type DebugOptions } from './debug.ts';
 import { acquireDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
-import type { KernelDef } from './kernel.ts';
-import { CommandBatch, PARAM_SLOT, PARAM_SLOTS } from './runtime/batch.ts';
+import type { BindingBuffers, BindingDecls, Kernel, ParamDecls, ParamValues } from './kernel.ts';
+import { CommandBatch, PARAM_SLOTS } from './runtime/batch.ts';
 import { DeviceHealth, GpuError } from './runtime/health.ts';
 import { PipelineCache } from './runtime/pipelines.ts';
 import { BufferPool, type DeviceBuffer, type MemoryStats } from './runtime/pool.ts';
@@ -37,6 +39,7 @@ export class Runtime {
   /** Completion of the work submitted before each recent `throttle` call, oldest first. */
   private inFlight: Promise<void>[] = [];
   private profiler: KernelProfiler | null = null;
+  private debugOptions: DebugOptions;
   /** Dispatches per batch before a submit even if the param ring has room. */
   maxDispatchesPerBatch = PARAM_SLOTS;
   /**
@@ -47,7 +50,8 @@ export class Runtime {
    */
   maxBindingBytes: number;
 
-  constructor(device: GPUDevice, info: DeviceInfo) {
+  constructor(device: GPUDevice, info: DeviceInfo, debug: DebugOptions = {}) {
+    this.debugOptions = checkDebugOptions(debug);
     this.device = device;
     this.info = info;
     this.limits = device.limits;
@@ -55,7 +59,22 @@ export class Runtime {
     this.batch = new CommandBatch(device);
     this.health = new DeviceHealth(device);
     this.pool = new BufferPool(device, this.health);
-    this.pipelines = new PipelineCache(device, this.health, this.pool);
+    this.pipelines = new PipelineCache(device, this.health, this.pool, (kernel, key, code) => {
+      if (printsWgsl(this.debugOptions, kernel)) (this.debugOptions.print ?? console.error)(`// ---- WGSL of kernel ${key}\n${code}`);
+    });
+  }
+
+  /**
+   * The debug switches (`DebugOptions`): printing each pipeline's WGSL as it
+   * is compiled (pipelines compiled earlier are cached and not printed
+   * again), and a forced conv tile configuration. Setting them checks them.
+   */
+  get debug(): Readonly<DebugOptions> {
+    return this.debugOptions;
+  }
+
+  set debug(options: DebugOptions) {
+    this.debugOptions = checkDebugOptions(options);
   }
 
   /** Throws the device-loss or any asynchronously reported error. */
@@ -170,28 +189,28 @@ export class Runtime {
   // ---------------------------------------------------------------- kernels
 
   /** Compiles a kernel specialization now and rejects with the compiler's messages if it is invalid. */
-  async compile<S extends object>(kernel: KernelDef<S>, spec: S): Promise<void> {
+  async compile<S extends object>(kernel: Kernel<S>, spec: NoInfer<S>): Promise<void> {
     this.pipelines.pipeline(kernel, spec);
     await this.settle();
   }
 
   /**
-   * Encodes one dispatch. `params` are the u32 words of the kernel's
-   * parameter block (floats via f32Bits); `buffers` follow `kernel.bindings`.
+   * Encodes one dispatch: `buffers` and `params` by the names the kernel
+   * declares (the kernel's layout packs the parameters and orders the
+   * buffers).
    */
-  dispatch<S extends object>(
-    kernel: KernelDef<S>,
-    spec: S,
-    buffers: readonly DeviceBuffer[],
-    params: ArrayLike<number>,
+  dispatch<S extends object, P extends ParamDecls, B extends BindingDecls>(
+    kernel: Kernel<S, P, B>,
+    spec: NoInfer<S>,
+    buffers: BindingBuffers<B>,
+    params: ParamValues<P>,
     workgroups: readonly [number, number, number],
   ): void {
     this.checkHealthy();
-    if (buffers.length !== kernel.bindings.length) {
-      throw new GpuError(`kernel ${kernel.name}: expected ${kernel.bindings.length} buffers, got ${buffers.length}`);
-    }
-    if (params.length * 4 > PARAM_SLOT) throw new GpuError(`kernel ${kernel.name}: parameter block over ${PARAM_SLOT} bytes`);
-    buffers.forEach((b, i) => {
+    const named: Readonly<Record<string, DeviceBuffer | undefined>> = buffers;
+    const ordered = kernel.bindingOrder.map(({ name }, i) => {
+      const b = named[name];
+      if (!b) throw new GpuError(`kernel ${kernel.name}: no buffer for binding ${name}`);
       const bytes = this.bindingBytes(b);
       if (!this.fitsBinding(bytes)) {
         throw new GpuError(
@@ -199,16 +218,17 @@ export class Runtime {
             '(this kernel does not work on such a tensor in chunks)',
         );
       }
+      return b;
     });
+    const slot = this.batch.addParams(kernel, params);
     const p = this.pipelines.pipeline(kernel, spec);
-    const slot = this.batch.addParams(params);
-    buffers.forEach((b, i) => {
+    ordered.forEach((b, i) => {
       this.batch.used.add(b.buffer);
-      if (kernel.bindings[i] === 'read_write') this.pool.bump(b.buffer);
+      if (kernel.bindingOrder[i].access === 'read_write') this.pool.bump(b.buffer);
     });
     const pass = this.batch.passFor(kernel.name, this.profiler);
     pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, this.pipelines.bindGroup(p, slot.binding, buffers, (b) => this.bindingBytes(b)), [slot.offset]);
+    pass.setBindGroup(0, this.pipelines.bindGroup(p, slot.binding, ordered, (b) => this.bindingBytes(b)), [slot.offset]);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     if (this.profiler) this.batch.endPass();
     if (this.batch.dispatched(this.maxDispatchesPerBatch)) this.flush();
@@ -311,23 +331,42 @@ export class Runtime {
 let runtime: Runtime | null = null;
 let starting: Promise<Runtime> | null = null;
 
+/** `init`'s options: where the device comes from, and the debug switches. */
+export interface InitOptions extends DeviceOptions {
+  /**
+   * Debug switches; in Node.js they default to the environment's
+   * (STRIPES_PRINT_WGSL, STRIPES_CONV_TILES), which these override field by
+   * field. Given on a later call, they update the running runtime's.
+   */
+  debug?: DebugOptions;
+}
+
 /**
  * Acquires the device and builds the runtime; idempotent. Pass `{ device }`
  * on the first call to run on a device you already have (one shared with a
  * renderer or another WebGPU library), or `{ gpu }` to request one from a
  * `GPU` other than the host's.
  */
-export function init(options: DeviceOptions = {}): Promise<Runtime> {
+export function init(options: InitOptions = {}): Promise<Runtime> {
+  const { debug } = options;
   if (starting && (options.device || options.gpu)) {
-    return acquireDevice(options).then(() => starting as Promise<Runtime>);
+    return acquireDevice(options).then(() => withDebug(starting as Promise<Runtime>, debug));
   }
-  starting ??= acquireDevice(options)
-    .then(({ device, info }) => (runtime = new Runtime(device, info)))
+  if (starting) return debug ? withDebug(starting, debug) : starting;
+  starting = acquireDevice(options)
+    .then(({ device, info }) => (runtime = new Runtime(device, info, { ...hostDebugOptions(), ...debug })))
     .catch((e: unknown) => {
       starting = null;
       throw e;
     });
   return starting;
+}
+
+/** `started`, with `debug` merged into its runtime's debug switches. */
+async function withDebug(started: Promise<Runtime>, debug: DebugOptions | undefined): Promise<Runtime> {
+  const r = await started;
+  if (debug) r.debug = { ...r.debug, ...debug };
+  return r;
 }
 
 /** The runtime; throws a clear error before `init()` has resolved. */

@@ -3,6 +3,7 @@
  * the `#gpu` import's `node` condition, so browser bundles never see it.
  */
 import { create, globals } from 'webgpu';
+import { debugOptionsFromEnv, type DebugOptions } from '../debug.ts';
 
 // Dawn crashes in mapAsync if the object returned by create() is collected,
 // so it lives in module scope for the life of the process.
@@ -25,3 +26,8 @@ export const NO_ADAPTER_HINT =
   "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list\n" +
   '  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers\n' +
   'With a GPU, install its Vulkan driver.';
+
+/** The debug switches the environment asks for (STRIPES_PRINT_WGSL, STRIPES_CONV_TILES; see debug.ts). */
+export function hostDebugOptions(): DebugOptions {
+  return debugOptionsFromEnv(process.env);
+}

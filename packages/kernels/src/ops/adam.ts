@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** One Adam step's scalars; the host computes them in f64 so no f32 cancellation (1 - 0.999) reaches the kernel. */
@@ -21,17 +21,12 @@ export interface AdamStepScalars {
  */
 export const adamKernel = defineKernel({
   name: 'adam',
-  bindings: ['read_write', 'read', 'read_write', 'read_write'],
+  params: {
+    n: 'u32', beta1: 'f32', oneMinusBeta1: 'f32', beta2: 'f32', oneMinusBeta2: 'f32',
+    eps: 'f32', weightDecay: 'f32', stepSize: 'f32', biasCorrection2Sqrt: 'f32',
+  },
+  bindings: { param: 'read_write', grad: 'read', expAvg: 'read_write', expAvgSq: 'read_write' },
   source: () => /* wgsl */ `
-struct Params {
-  n: u32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32,
-  eps: f32, weightDecay: f32, stepSize: f32, biasCorrection2Sqrt: f32,
-}
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> expAvg: array<f32>;
-@group(0) @binding(4) var<storage, read_write> expAvgSq: array<f32>;
 ${wgslElementwiseMain(`
   let w = param[i];
   let g = grad[i] + p.weightDecay * w;
@@ -45,9 +40,9 @@ ${wgslElementwiseMain(`
 
 /** Updates `n` elements of `param`, `expAvg` and `expAvgSq` in place from `grad`: one dispatch. */
 export function adam(rt: Runtime, param: DeviceBuffer, grad: DeviceBuffer, expAvg: DeviceBuffer, expAvgSq: DeviceBuffer, n: number, s: AdamStepScalars): void {
-  const params = [
-    n, f32Bits(s.beta1), f32Bits(1 - s.beta1), f32Bits(s.beta2), f32Bits(1 - s.beta2),
-    f32Bits(s.eps), f32Bits(s.weightDecay), f32Bits(s.stepSize), f32Bits(s.biasCorrection2Sqrt),
-  ];
-  rt.dispatch(adamKernel, {}, [param, grad, expAvg, expAvgSq], params, gridFor(n, 256));
+  const params = {
+    n, beta1: s.beta1, oneMinusBeta1: 1 - s.beta1, beta2: s.beta2, oneMinusBeta2: 1 - s.beta2,
+    eps: s.eps, weightDecay: s.weightDecay, stepSize: s.stepSize, biasCorrection2Sqrt: s.biasCorrection2Sqrt,
+  };
+  rt.dispatch(adamKernel, {}, { param, grad, expAvg, expAvgSq }, params, gridFor(n, 256));
 }

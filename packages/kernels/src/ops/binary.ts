@@ -17,15 +17,11 @@ export const BINARY_OPS = {
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
-export const binaryKernel = defineKernel<{ op: BinaryOp; broadcast: boolean }>({
+export const binaryKernel = defineKernel({
   name: 'binary',
-  bindings: ['read', 'read', 'read_write'],
-  source: ({ op, broadcast }) => /* wgsl */ `
-struct Params { n: u32, shape: array<u32, ${MAX_DIMS}>, sa: array<u32, ${MAX_DIMS}>, sb: array<u32, ${MAX_DIMS}> }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+  params: { n: 'u32', shape: ['u32', MAX_DIMS], sa: ['u32', MAX_DIMS], sb: ['u32', MAX_DIMS] },
+  bindings: { A: 'read', B: 'read', C: 'read_write' },
+  source: ({ op, broadcast }: { op: BinaryOp; broadcast: boolean }) => /* wgsl */ `
 ${WGSL_STRIDED_OFFSET}
 ${WGSL_POW_SIGNED}
 ${wgslElementwiseMain(`
@@ -56,11 +52,12 @@ export function binary(
   const same = strides[0].every((s, i) => s === out[i]) && strides[1].every((s, i) => s === out[i]);
   if (same) {
     // Operands of one shape: tensors larger than one binding are combined a range at a time.
-    for (const { views, count } of rt.elementRanges(n, [a, b, c])) {
-      rt.dispatch(binaryKernel, { op, broadcast: false }, views, [count, ...padDims([count], 1), ...padDims([1], 0), ...padDims([1], 0)], gridFor(count, 256));
+    for (const { views: [av, bv, cv], count } of rt.elementRanges(n, [a, b, c])) {
+      const params = { n: count, shape: padDims([count], 1), sa: padDims([1], 0), sb: padDims([1], 0) };
+      rt.dispatch(binaryKernel, { op, broadcast: false }, { A: av, B: bv, C: cv }, params, gridFor(count, 256));
     }
     return;
   }
-  const params = [n, ...padDims(shape, 1), ...padDims(strides[0], 0), ...padDims(strides[1], 0)];
-  rt.dispatch(binaryKernel, { op, broadcast: true }, [a, b, c], params, gridFor(n, 256));
+  const params = { n, shape: padDims(shape, 1), sa: padDims(strides[0], 0), sb: padDims(strides[1], 0) };
+  rt.dispatch(binaryKernel, { op, broadcast: true }, { A: a, B: b, C: c }, params, gridFor(n, 256));
 }

@@ -1,8 +1,8 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, convTiles, copyBandRows, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
-  WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
 /**
@@ -15,16 +15,11 @@ import {
  * slower on lavapipe: loop-carried values are blended under the loop mask.)
  * Also serves as conv_transpose2d's input gradient.
  */
-export const conv2dForwardKernel = defineKernel<ConvTiles>({
+export const conv2dForwardKernel = defineKernel({
   name: 'conv2dForward',
-  bindings: ['read', 'read', 'read', 'read_write'],
-  source: ({ wg, cb, pv }) => /* wgsl */ `
-struct Params { ${WGSL_CONV_PARAMS}, hasBias: u32, tilesW: u32, tiles: u32, spatialGroups: u32, Kq: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', tilesW: 'u32', tiles: 'u32', spatialGroups: 'u32', Kq: 'u32' },
+  bindings: { x: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', y: 'read_write' },
+  source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 ${WGSL_GUARDED_LOAD('x')}
 
@@ -94,7 +89,7 @@ export function conv2dForward(
   bias: DeviceBuffer | null,
   y: DeviceBuffer,
   g: ConvGeometry,
-  adapterTiles: ConvTiles = convTiles(rt.info),
+  adapterTiles: ConvTiles = defaultConvTiles(rt),
 ): void {
   if (!rt.fitsWhole(x) || !rt.fitsWhole(y)) {
     forwardInBands(rt, x, w, bias, y, g, adapterTiles);
@@ -106,9 +101,9 @@ export function conv2dForward(
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));
   const count = g.N * g.Ho * tilesW;
   const spatialGroups = Math.ceil(count / tiles.wg);
-  const params = [...geometryParams(g), bias ? 1 : 0, tilesW, count, spatialGroups, kPad / 4];
+  const params = { ...g, hasBias: bias ? 1 : 0, tilesW, tiles: count, spatialGroups, Kq: kPad / 4 };
   // Without a bias any bound buffer will do: the kernel never reads it.
-  rt.dispatch(conv2dForwardKernel, tiles, [x, wp, bias ?? wp, y], params, grid1d(spatialGroups * (kPad / tiles.cb)));
+  rt.dispatch(conv2dForwardKernel, tiles, { x, wp, bias: bias ?? wp, y }, params, grid1d(spatialGroups * (kPad / tiles.cb)));
 }
 
 /** Output rows [r0, r1) read input rows from r0 sH - pH; the band starts at the first of them inside the image, and its padding covers the rest. */

@@ -1,8 +1,8 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, convTiles, copyBandRows, geometryParams, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
-  WGSL_CONV_PARAMS, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 
 /**
@@ -16,16 +16,11 @@ import {
  * channel block is cb/4 vec4s. Also serves as conv_transpose2d's forward,
  * with a bias.
  */
-export const conv2dInputGradKernel = defineKernel<ConvTiles>({
+export const conv2dInputGradKernel = defineKernel({
   name: 'conv2dInputGrad',
-  bindings: ['read', 'read', 'read', 'read_write'],
-  source: ({ wg, cb, pv }) => /* wgsl */ `
-struct Params { ${WGSL_CONV_PARAMS}, hasBias: u32, Hq: u32, Wq: u32, tiles: u32, spatialGroups: u32, channelGroups: u32, Cq: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> gx: array<f32>;
+  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', Hq: 'u32', Wq: 'u32', tiles: 'u32', spatialGroups: 'u32', channelGroups: 'u32', Cq: 'u32' },
+  bindings: { gy: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', gx: 'read_write' },
+  source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 ${WGSL_GUARDED_LOAD('gy')}
 
@@ -103,7 +98,7 @@ export function conv2dInputGrad(
   bias: DeviceBuffer | null,
   gx: DeviceBuffer,
   g: ConvGeometry,
-  adapterTiles: ConvTiles = convTiles(rt.info),
+  adapterTiles: ConvTiles = defaultConvTiles(rt),
 ): void {
   if (!rt.fitsWhole(gy) || !rt.fitsWhole(gx)) {
     inputGradInBands(rt, gy, w, bias, gx, g, adapterTiles);
@@ -117,9 +112,9 @@ export function conv2dInputGrad(
   const count = g.N * Hq * Wq;
   const spatialGroups = Math.ceil(count / tiles.wg);
   const channelGroups = cPad / tiles.cb;
-  const params = [...geometryParams(g), bias ? 1 : 0, Hq, Wq, count, spatialGroups, channelGroups, cPad / 4];
+  const params = { ...g, hasBias: bias ? 1 : 0, Hq, Wq, tiles: count, spatialGroups, channelGroups, Cq: cPad / 4 };
   // Without a bias any bound buffer will do: the kernel never reads it.
-  rt.dispatch(conv2dInputGradKernel, tiles, [gy, wp, bias ?? wp, gx], params, grid1d(spatialGroups * channelGroups * g.sH * g.sW));
+  rt.dispatch(conv2dInputGradKernel, tiles, { gy, wp, bias: bias ?? wp, gx }, params, grid1d(spatialGroups * channelGroups * g.sH * g.sW));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { convTiles, geometryParams, packChannelsLast, tilesFor, wgslOuterProduct, wgslStoreBlock, WGSL_CONV_PARAMS, type ConvGeometry, type ConvTiles } from './convTiles.ts';
+import { CONV_GEOMETRY_PARAMS, defaultConvTiles, packChannelsLast, tilesFor, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
 import { reduce } from './reduce.ts';
 
 /**
@@ -16,15 +16,11 @@ import { reduce } from './reduce.ts';
  * padding. A second pass adds up the slices' partial sums. Also serves as
  * conv_transpose2d's weight gradient with x and gy swapped.
  */
-export const conv2dWeightGradKernel = defineKernel<ConvTiles>({
+export const conv2dWeightGradKernel = defineKernel({
   name: 'conv2dWeightGrad',
-  bindings: ['read', 'read', 'read_write'],
-  source: ({ wg, cb, pv }) => /* wgsl */ `
-struct Params { ${WGSL_CONV_PARAMS}, rowsPerSplit: u32, itemGroups: u32, kBlocks: u32, blocks: u32, items: u32, Cq: u32, Kq: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> xp: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> gyp: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+  params: { ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', itemGroups: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32' },
+  bindings: { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' },
+  source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 
 fn firstInside(pad: u32, k: u32, s: u32) -> u32 {
@@ -104,7 +100,7 @@ export function conv2dWeightGrad(
   gy: DeviceBuffer,
   gw: DeviceBuffer,
   g: ConvGeometry,
-  adapterTiles: ConvTiles = convTiles(rt.info),
+  adapterTiles: ConvTiles = defaultConvTiles(rt),
 ): void {
   // Narrow channel counts (RGB) get narrow blocks on either side.
   const tiles = { ...tilesFor(adapterTiles, g.C), pv: g.K <= 4 ? 1 : adapterTiles.pv };
@@ -122,15 +118,15 @@ export function conv2dWeightGrad(
   const splits = Math.ceil(rows / rowsPerSplit);
   const items = splits * blocks;
   const itemGroups = Math.ceil(items / tiles.wg);
-  const params = [...geometryParams(g), rowsPerSplit, itemGroups, kBlocks, blocks, items, cPad / 4, kPad / 4];
+  const params = { ...g, rowsPerSplit, itemGroups, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
   const grid = grid1d(itemGroups * taps);
   const xp = packChannelsLast(rt, x, g.N, g.C, g.H * g.W, cPad, false);
   const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad, false);
   if (splits === 1) {
-    rt.dispatch(conv2dWeightGradKernel, tiles, [xp, gyp, gw], params, grid);
+    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial: gw }, params, grid);
   } else {
     const partial = rt.alloc(splits * g.K * g.C * taps * 4, 'conv2dWeightGrad partials');
-    rt.dispatch(conv2dWeightGradKernel, tiles, [xp, gyp, partial], params, grid);
+    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial }, params, grid);
     reduce(rt, 'sum', partial, [splits, g.K * g.C * taps], [0], gw);
     rt.release(partial);
   }

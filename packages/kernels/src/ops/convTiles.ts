@@ -49,15 +49,37 @@ export interface ConvTiles {
 }
 
 /**
- * On a CPU adapter (lavapipe) a workgroup runs as 8-wide SIMD lanes of one
- * core and each load costs a per-lane loop: big register blocks (8 x 16;
- * spilling is cheaper than loading, though 16 x 16 measured no faster and
- * compiles twice as long) and small workgroups. On a GPU, small blocks keep
- * registers free for occupancy, and big workgroups hide latency.
+ * The tile configurations by name. On a CPU adapter (lavapipe) a workgroup
+ * runs as 8-wide SIMD lanes of one core and each load costs a per-lane loop:
+ * big register blocks (8 x 16; spilling is cheaper than loading, though
+ * 16 x 16 measured no faster and compiles twice as long) and small
+ * workgroups. On a GPU, small blocks keep registers free for occupancy, and
+ * big workgroups hide latency.
  */
+export const CONV_TILE_CONFIGS = {
+  cpu: { wg: 16, cb: 8, pv: 4, minGroups: 64 },
+  gpu: { wg: 64, cb: 8, pv: 1, minGroups: 1024 },
+} as const satisfies Record<string, ConvTiles>;
+export type ConvTilesName = keyof typeof CONV_TILE_CONFIGS;
+
+/** The configuration named `name`; an unknown name throws, listing the valid ones (`origin` says where the name came from). */
+export function namedConvTiles(name: string, origin = 'conv tiles'): ConvTiles {
+  if (!Object.hasOwn(CONV_TILE_CONFIGS, name)) {
+    throw new Error(`${origin}: unknown conv tile configuration '${name}'; valid names: ${Object.keys(CONV_TILE_CONFIGS).join(', ')}`);
+  }
+  return { ...CONV_TILE_CONFIGS[name as ConvTilesName] };
+}
+
+/** The configuration for an adapter: 'cpu' for software adapters, else 'gpu'. */
 export function convTiles(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>): ConvTiles {
   const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.name} ${info.description}`);
-  return software ? { wg: 16, cb: 8, pv: 4, minGroups: 64 } : { wg: 64, cb: 8, pv: 1, minGroups: 1024 };
+  return namedConvTiles(software ? 'cpu' : 'gpu');
+}
+
+/** The configuration conv dispatches use unless given one: the runtime's forced one (`debug.convTiles`), else the adapter's. */
+export function defaultConvTiles(rt: Runtime): ConvTiles {
+  const forced = rt.debug.convTiles;
+  return forced === undefined ? convTiles(rt.info) : namedConvTiles(forced);
 }
 
 /** With fewer invocations than this, a CPU adapter's lanes and cores sit idle: blocks shrink to 4 pixels. */
@@ -76,11 +98,10 @@ export function tilesFor(tiles: ConvTiles, channels: number, rows = Infinity, ro
   return { ...tiles, cb, pv: invocations < MIN_INVOCATIONS ? 1 : tiles.pv };
 }
 
-/** The geometry as the leading words of a kernel's parameter block, in `WGSL_CONV_PARAMS` order. */
-export function geometryParams(g: ConvGeometry): number[] {
-  return [g.N, g.C, g.H, g.W, g.K, g.Ho, g.Wo, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW];
-}
-export const WGSL_CONV_PARAMS = 'N: u32, C: u32, H: u32, W: u32, K: u32, Ho: u32, Wo: u32, kH: u32, kW: u32, sH: u32, sW: u32, pH: u32, pW: u32';
+/** The geometry's parameters, leading every conv kernel's parameter block: a `ConvGeometry` fills them. */
+export const CONV_GEOMETRY_PARAMS = {
+  N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', Ho: 'u32', Wo: 'u32', kH: 'u32', kW: 'u32', sH: 'u32', sW: 'u32', pH: 'u32', pW: 'u32',
+} as const satisfies Record<keyof ConvGeometry, 'u32'>;
 
 /** Output size of a convolution along one axis (floor division, as PyTorch). */
 export function convOutSize(size: number, k: number, stride: number, pad: number): number {

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP, type ParamValues } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** Threads per plane workgroup, the largest of the sizes `normThreads` picks. */
@@ -36,12 +36,16 @@ fn workgroupSum2(v: vec2<f32>, li: u32) -> vec2<f32> {
 }`;
 
 /**
- * Per-plane normalization parameters and the activation, shared with the
- * backward kernel. Every activation is a leaky ReLU with slope `p.slope`
- * (1 = none, 0 = relu), so one pipeline serves them all.
+ * The parameters of the forward and backward kernels. Every activation is a
+ * leaky ReLU with slope `slope` (1 = none, 0 = relu), so one pipeline serves
+ * them all.
  */
-export const WGSL_NORM_PARAMS = /* wgsl */ `
-struct Params { planes: u32, channels: u32, size: u32, eps: f32, slope: f32, hasWeight: u32, hasBias: u32, planeOff: u32, xOff: u32, yOff: u32 }
+export const NORM_PARAMS = {
+  planes: 'u32', channels: 'u32', size: 'u32', eps: 'f32', slope: 'f32', hasWeight: 'u32', hasBias: 'u32', planeOff: 'u32', xOff: 'u32', yOff: 'u32',
+} as const;
+
+/** Per-plane affine parameters and the activation, shared with the backward kernel (which binds `weight` and `bias` too). */
+export const WGSL_NORM_HELPERS = /* wgsl */ `
 fn planeWeight(plane: u32) -> f32 { return select(1.0, weight[plane % p.channels], p.hasWeight != 0u); }
 fn planeBias(plane: u32) -> f32 { return select(0.0, bias[plane % p.channels], p.hasBias != 0u); }
 fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
@@ -56,17 +60,12 @@ fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
  * larger than one binding are normalized a range of whole planes at a time,
  * so every plane's statistics are its own, as in one dispatch.
  */
-export const instanceNorm2dKernel = defineKernel<{ threads: number }>({
+export const instanceNorm2dKernel = defineKernel({
   name: 'instanceNorm2d',
-  bindings: ['read', 'read', 'read', 'read_write', 'read_write'],
-  source: ({ threads }) => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
-${WGSL_NORM_PARAMS}
+  params: NORM_PARAMS,
+  bindings: { x: 'read', weight: 'read', bias: 'read', y: 'read_write', stats: { access: 'read_write', type: 'vec2<f32>' } },
+  source: ({ threads }: { threads: number }) => /* wgsl */ `
+${WGSL_NORM_HELPERS}
 ${WGSL_FLAT_WORKGROUP}
 ${wgslWorkgroupSum2(threads)}
 @compute @workgroup_size(${threads})
@@ -124,7 +123,7 @@ export function instanceNorm2d(
 ): void {
   const spec = { threads: normThreads(args.size) };
   if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
-    rt.dispatch(instanceNorm2dKernel, spec, [x, weight ?? x, bias ?? x, y, stats], normParams(args, weight, bias), grid1d(args.planes));
+    rt.dispatch(instanceNorm2dKernel, spec, { x, weight: weight ?? x, bias: bias ?? x, y, stats }, normParams(args, weight, bias), grid1d(args.planes));
     return;
   }
   const per = Math.floor(rt.rangeCapacity(1) / args.size);
@@ -133,12 +132,18 @@ export function instanceNorm2d(
     const count = Math.min(per, args.planes - p0);
     const xr = rt.bindRange(x, p0 * args.size, count * args.size);
     const yr = rt.bindRange(y, p0 * args.size, count * args.size);
-    const params = normParams({ ...args, planes: count }, weight, bias, [p0, xr.delta, yr.delta]);
-    rt.dispatch(instanceNorm2dKernel, spec, [xr.view, weight ?? xr.view, bias ?? xr.view, yr.view, stats], params, grid1d(count));
+    const params = normParams({ ...args, planes: count }, weight, bias, { planeOff: p0, xOff: xr.delta, yOff: yr.delta });
+    rt.dispatch(instanceNorm2dKernel, spec, { x: xr.view, weight: weight ?? xr.view, bias: bias ?? xr.view, y: yr.view, stats }, params, grid1d(count));
   }
 }
 
-/** The `Params` words of WGSL_NORM_PARAMS; `offsets` are [planeOff, xOff, yOff] (all 0 for a whole tensor). */
-export function normParams(args: InstanceNorm2dArgs, weight: DeviceBuffer | null, bias: DeviceBuffer | null, offsets: readonly [number, number, number] = [0, 0, 0]): number[] {
-  return [args.planes, args.channels, args.size, f32Bits(args.eps), f32Bits(args.slope), weight ? 1 : 0, bias ? 1 : 0, ...offsets];
+/** The values of NORM_PARAMS; `offsets` are all 0 for a whole tensor. */
+export function normParams(
+  args: InstanceNorm2dArgs,
+  weight: DeviceBuffer | null,
+  bias: DeviceBuffer | null,
+  offsets: { planeOff: number; xOff: number; yOff: number } = { planeOff: 0, xOff: 0, yOff: 0 },
+): ParamValues<typeof NORM_PARAMS> {
+  const { planes, channels, size, eps, slope } = args;
+  return { planes, channels, size, eps, slope, hasWeight: weight ? 1 : 0, hasBias: bias ? 1 : 0, ...offsets };
 }

@@ -1,6 +1,6 @@
 import { grid1d, defineKernel, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './instanceNorm2d.ts';
+import { NORM_PARAMS, normParams, normThreads, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './instanceNorm2d.ts';
 
 /**
  * Backward of `instanceNorm2d`, one workgroup per plane. With z = x̂ w + b,
@@ -11,19 +11,14 @@ import { normParams, normThreads, WGSL_NORM_PARAMS, wgslWorkgroupSum2, type Inst
  * and per plane sums[plane] = Σ gz x̂, sums[planes + plane] = Σ gz, which
  * summed over the batch are the weight and bias gradients.
  */
-export const instanceNorm2dBackwardKernel = defineKernel<{ threads: number }>({
+export const instanceNorm2dBackwardKernel = defineKernel({
   name: 'instanceNorm2dBackward',
-  bindings: ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'],
-  source: ({ threads }) => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<vec2<f32>>;
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(7) var<storage, read_write> sums: array<f32>;
-${WGSL_NORM_PARAMS}
+  params: NORM_PARAMS,
+  bindings: {
+    x: 'read', gy: 'read', stats: { access: 'read', type: 'vec2<f32>' }, weight: 'read', bias: 'read', gx: 'read_write', sums: 'read_write',
+  },
+  source: ({ threads }: { threads: number }) => /* wgsl */ `
+${WGSL_NORM_HELPERS}
 ${WGSL_FLAT_WORKGROUP}
 ${wgslWorkgroupSum2(threads)}
 @compute @workgroup_size(${threads})
@@ -77,5 +72,6 @@ export function instanceNorm2dBackward(
   sums: DeviceBuffer,
   args: InstanceNorm2dArgs,
 ): void {
-  rt.dispatch(instanceNorm2dBackwardKernel, { threads: normThreads(args.size) }, [x, gy, stats, weight ?? x, bias ?? x, gx, sums], normParams(args, weight, bias), grid1d(args.planes));
+  const buffers = { x, gy, stats, weight: weight ?? x, bias: bias ?? x, gx, sums };
+  rt.dispatch(instanceNorm2dBackwardKernel, { threads: normThreads(args.size) }, buffers, normParams(args, weight, bias), grid1d(args.planes));
 }

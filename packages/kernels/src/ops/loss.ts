@@ -10,20 +10,17 @@ export const LOSS_OPS = {
 export type LossOp = keyof typeof LOSS_OPS;
 
 /** y = loss(x - target) elementwise (reduction 'none'); the ops reduce it with `reduce`. */
-export const lossKernel = defineKernel<{ op: LossOp }>({
+export const lossKernel = defineKernel({
   name: 'loss',
-  bindings: ['read', 'read', 'read_write'],
-  source: ({ op }) => /* wgsl */ `
-struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> tgt: array<f32>; // 'target' is a WGSL reserved word
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+  params: { n: 'u32' },
+  // 'target' is a WGSL reserved word.
+  bindings: { x: 'read', tgt: 'read', y: 'read_write' },
+  source: ({ op }: { op: LossOp }) => /* wgsl */ `
 ${wgslElementwiseMain(`
   let d = x[i] - tgt[i];
   y[i] = ${LOSS_OPS[op].value};`)}`,
 });
 
 export function loss(rt: Runtime, op: LossOp, x: DeviceBuffer, target: DeviceBuffer, y: DeviceBuffer, n: number): void {
-  rt.dispatch(lossKernel, { op }, [x, target, y], [n], gridFor(n, 256));
+  rt.dispatch(lossKernel, { op }, { x, tgt: target, y }, { n }, gridFor(n, 256));
 }

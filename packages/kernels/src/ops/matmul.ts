@@ -8,15 +8,11 @@ import type { DeviceBuffer, Runtime } from '../runtime.ts';
  * from global memory: on lavapipe register blocking beat shared-memory tiles.
  * A batch stride of 0 broadcasts an operand over the batch.
  */
-export const matmulKernel = defineKernel<{ transA: boolean; transB: boolean }>({
+export const matmulKernel = defineKernel({
   name: 'matmul',
-  bindings: ['read', 'read', 'read_write'],
-  source: ({ transA, transB }) => /* wgsl */ `
-struct Params { M: u32, N: u32, K: u32, strideA: u32, strideB: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+  params: { M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32' },
+  bindings: { A: 'read', B: 'read', C: 'read_write' },
+  source: ({ transA, transB }: { transA: boolean; transB: boolean }) => /* wgsl */ `
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M) { return 0.0; }
@@ -69,8 +65,8 @@ export function matmul(rt: Runtime, a: DeviceBuffer, b: DeviceBuffer, c: DeviceB
   rt.dispatch(
     matmulKernel,
     { transA: !!args.transA, transB: !!args.transB },
-    [a, b, c],
-    [M, N, K, args.strideA, args.strideB],
+    { A: a, B: b, C: c },
+    { M, N, K, strideA: args.strideA, strideB: args.strideB },
     [Math.ceil(N / 32), Math.ceil(M / 32), batch],
   );
 }

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** Rows each thread walks down one column; amortizes the index divisions (slow on CPU drivers). */
@@ -24,14 +24,11 @@ const SOURCE_INDEX: Record<PadMode, string> = {
  * bindings (a tensor larger than one binding is padded a range of planes at
  * a time).
  */
-export const padKernel = defineKernel<{ mode: PadMode }>({
+export const padKernel = defineKernel({
   name: 'pad',
-  bindings: ['read', 'read_write'],
-  source: ({ mode }) => /* wgsl */ `
-struct Params { rows: u32, h: u32, w: u32, oh: u32, ow: u32, left: u32, top: u32, value: f32, xOff: u32, yOff: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+  params: { rows: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', left: 'u32', top: 'u32', value: 'f32', xOff: 'u32', yOff: 'u32' },
+  bindings: { x: 'read', y: 'read_write' },
+  source: ({ mode }: { mode: PadMode }) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 fn sourceIndex(o: i32, before: i32, n: i32) -> i32 { ${SOURCE_INDEX[mode]} }
 @compute @workgroup_size(256)
@@ -77,8 +74,8 @@ export function pad(rt: Runtime, mode: PadMode, x: DeviceBuffer, y: DeviceBuffer
   const [oh, ow] = padOutputSize(args);
   const encode = (xv: DeviceBuffer, yv: DeviceBuffer, planes: number, xOff: number, yOff: number) => {
     const rows = planes * oh;
-    const params = [rows, args.h, args.w, oh, ow, args.pad[0], args.pad[2], f32Bits(value), xOff, yOff];
-    rt.dispatch(padKernel, { mode }, [xv, yv], params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
+    const params = { rows, h: args.h, w: args.w, oh, ow, left: args.pad[0], top: args.pad[2], value, xOff, yOff };
+    rt.dispatch(padKernel, { mode }, { x: xv, y: yv }, params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
   };
   if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
     encode(x, y, args.planes, 0, 0);

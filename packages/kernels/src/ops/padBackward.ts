@@ -25,14 +25,11 @@ const OUTPUT_RUNS: Record<PadMode, string> = {
  * that were read from it, so every thread writes only its own elements and no
  * (float) atomics are needed.
  */
-export const padBackwardKernel = defineKernel<{ mode: PadMode }>({
+export const padBackwardKernel = defineKernel({
   name: 'padBackward',
-  bindings: ['read', 'read_write'],
-  source: ({ mode }) => /* wgsl */ `
-struct Params { rows: u32, h: u32, w: u32, oh: u32, ow: u32, left: u32, right: u32, top: u32, bottom: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
+  params: { rows: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', left: 'u32', right: 'u32', top: 'u32', bottom: 'u32' },
+  bindings: { gy: 'read', gx: 'read_write' },
+  source: ({ mode }: { mode: PadMode }) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 fn outputRuns(i: i32, before: i32, after: i32, n: i32) -> array<vec2<i32>, 3> {
   ${OUTPUT_RUNS[mode]}
@@ -75,6 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 export function padBackward(rt: Runtime, mode: PadMode, gy: DeviceBuffer, gx: DeviceBuffer, args: PadArgs): void {
   const [oh, ow] = padOutputSize(args);
   const rows = args.planes * args.h;
-  const params = [rows, args.h, args.w, oh, ow, ...args.pad];
-  rt.dispatch(padBackwardKernel, { mode }, [gy, gx], params, gridFor(Math.ceil(rows / PAD_ROWS) * args.w, 256));
+  const [left, right, top, bottom] = args.pad;
+  const params = { rows, h: args.h, w: args.w, oh, ow, left, right, top, bottom };
+  rt.dispatch(padBackwardKernel, { mode }, { gy, gx }, params, gridFor(Math.ceil(rows / PAD_ROWS) * args.w, 256));
 }

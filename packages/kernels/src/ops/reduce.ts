@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, grid1d, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, grid1d, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { collapse, contiguousStrides, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } from './layout.ts';
 
@@ -10,23 +10,20 @@ export type ReduceOp = 'sum' | 'max';
  * 256-thread workgroup per output, for long reductions; otherwise one
  * thread per output.
  */
-export const reduceKernel = defineKernel<{ op: ReduceOp; perGroup: boolean }>({
+export const reduceKernel = defineKernel({
   name: 'reduce',
-  bindings: ['read', 'read_write'],
-  source: ({ op, perGroup }) => {
+  params: {
+    outputs: 'u32', count: 'u32', scale: 'f32',
+    keptShape: ['u32', MAX_DIMS], keptStrides: ['u32', MAX_DIMS],
+    redShape: ['u32', MAX_DIMS], redStrides: ['u32', MAX_DIMS],
+  },
+  bindings: { x: 'read', y: 'read_write' },
+  source: ({ op, perGroup }: { op: ReduceOp; perGroup: boolean }) => {
     const combine = op === 'sum' ? 'acc + v' : 'max(acc, v)';
     // max starts from the group's first element (index 0 of the reduced axes
     // is at `base`), so a group of all -Infinity reduces to -Infinity.
     const init = op === 'sum' ? '0.0' : 'x[base]';
     return /* wgsl */ `
-struct Params {
-  outputs: u32, count: u32, scale: f32,
-  keptShape: array<u32, ${MAX_DIMS}>, keptStrides: array<u32, ${MAX_DIMS}>,
-  redShape: array<u32, ${MAX_DIMS}>, redStrides: array<u32, ${MAX_DIMS}>,
-}
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${WGSL_FLAT_WORKGROUP}
 ${WGSL_STRIDED_OFFSET}
 ${
@@ -81,10 +78,10 @@ export function reduce(rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readon
   const outputs = kept.reduce((acc, i) => acc * shape[i], 1);
   const count = axes.reduce((acc, i) => acc * shape[i], 1);
   const perGroup = count >= 256;
-  const params = [
-    outputs, count, f32Bits(scale),
-    ...padDims(k.shape, 1), ...padDims(k.strides[0], 0),
-    ...padDims(r.shape, 1), ...padDims(r.strides[0], 0),
-  ];
-  rt.dispatch(reduceKernel, { op, perGroup }, [x, y], params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
+  const params = {
+    outputs, count, scale,
+    keptShape: padDims(k.shape, 1), keptStrides: padDims(k.strides[0], 0),
+    redShape: padDims(r.shape, 1), redStrides: padDims(r.strides[0], 0),
+  };
+  rt.dispatch(reduceKernel, { op, perGroup }, { x, y }, params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
 }

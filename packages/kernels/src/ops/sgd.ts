@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 export interface SgdStepScalars {
@@ -23,13 +23,9 @@ export interface SgdStepScalars {
  */
 export const sgdKernel = defineKernel({
   name: 'sgd',
-  bindings: ['read_write', 'read', 'read_write'],
+  params: { n: 'u32', lr: 'f32', momentum: 'f32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', fresh: 'u32' },
+  bindings: { param: 'read_write', grad: 'read', velocity: 'read_write' },
   source: () => /* wgsl */ `
-struct Params { n: u32, lr: f32, momentum: f32, oneMinusDampening: f32, weightDecay: f32, nesterov: u32, fresh: u32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
 ${wgslElementwiseMain(`
   let w = param[i];
   let d = grad[i] + p.weightDecay * w;
@@ -42,6 +38,6 @@ ${wgslElementwiseMain(`
 
 /** Updates `n` elements of `param` and `velocity` in place from `grad`: one dispatch. */
 export function sgd(rt: Runtime, param: DeviceBuffer, grad: DeviceBuffer, velocity: DeviceBuffer, n: number, s: SgdStepScalars): void {
-  const params = [n, f32Bits(s.lr), f32Bits(s.momentum), f32Bits(1 - s.dampening), f32Bits(s.weightDecay), s.nesterov ? 1 : 0, s.fresh ? 1 : 0];
-  rt.dispatch(sgdKernel, {}, [param, grad, velocity], params, gridFor(n, 256));
+  const params = { n, lr: s.lr, momentum: s.momentum, oneMinusDampening: 1 - s.dampening, weightDecay: s.weightDecay, nesterov: s.nesterov ? 1 : 0, fresh: s.fresh ? 1 : 0 };
+  rt.dispatch(sgdKernel, {}, { param, grad, velocity }, params, gridFor(n, 256));
 }

@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /**
@@ -33,14 +33,11 @@ fn powSigned(v: f32, e: f32) -> f32 {
   return select(m, -m, fract(e * 0.5) != 0.0);
 }`;
 
-export const unaryKernel = defineKernel<{ op: UnaryOp }>({
+export const unaryKernel = defineKernel({
   name: 'unary',
-  bindings: ['read', 'read_write'],
-  source: ({ op }) => /* wgsl */ `
-struct Params { n: u32, a: f32, b: f32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+  params: { n: 'u32', a: 'f32', b: 'f32' },
+  bindings: { x: 'read', y: 'read_write' },
+  source: ({ op }: { op: UnaryOp }) => /* wgsl */ `
 ${WGSL_POW_SIGNED}
 fn f(v: f32) -> f32 { return ${UNARY_OPS[op]}; }
 ${wgslElementwiseMain('  y[i] = f(x[i]);')}`,
@@ -48,7 +45,7 @@ ${wgslElementwiseMain('  y[i] = f(x[i]);')}`,
 
 /** y = f(x) over n elements; tensors larger than one binding are mapped a range at a time. */
 export function unary(rt: Runtime, op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, n: number, a = 0, b = 0): void {
-  for (const { views, count } of rt.elementRanges(n, [x, y])) {
-    rt.dispatch(unaryKernel, { op }, views, [count, f32Bits(a), f32Bits(b)], gridFor(count, 256));
+  for (const { views: [xv, yv], count } of rt.elementRanges(n, [x, y])) {
+    rt.dispatch(unaryKernel, { op }, { x: xv, y: yv }, { n: count, a, b }, gridFor(count, 256));
   }
 }

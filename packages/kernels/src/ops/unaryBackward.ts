@@ -1,4 +1,4 @@
-import { defineKernel, f32Bits, gridFor, wgslElementwiseMain } from '../kernel.ts';
+import { defineKernel, gridFor, wgslElementwiseMain } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { WGSL_POW_SIGNED } from './unary.ts';
 
@@ -19,15 +19,11 @@ export const UNARY_BACKWARD_OPS = {
 } as const;
 export type UnaryBackwardOp = keyof typeof UNARY_BACKWARD_OPS;
 
-export const unaryBackwardKernel = defineKernel<{ op: UnaryBackwardOp }>({
+export const unaryBackwardKernel = defineKernel({
   name: 'unaryBackward',
-  bindings: ['read', 'read', 'read_write'],
-  source: ({ op }) => /* wgsl */ `
-struct Params { n: u32, a: f32 }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> saved: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+  params: { n: 'u32', a: 'f32' },
+  bindings: { gy: 'read', saved: 'read', gx: 'read_write' },
+  source: ({ op }: { op: UnaryBackwardOp }) => /* wgsl */ `
 ${WGSL_POW_SIGNED}
 ${wgslElementwiseMain(`
   let g = gy[i];
@@ -36,5 +32,5 @@ ${wgslElementwiseMain(`
 });
 
 export function unaryBackward(rt: Runtime, op: UnaryBackwardOp, gy: DeviceBuffer, saved: DeviceBuffer, gx: DeviceBuffer, n: number, a = 0): void {
-  rt.dispatch(unaryBackwardKernel, { op }, [gy, saved, gx], [n, f32Bits(a)], gridFor(n, 256));
+  rt.dispatch(unaryBackwardKernel, { op }, { gy, saved, gx }, { n, a }, gridFor(n, 256));
 }

@@ -3,11 +3,12 @@
  * until a submit, and a parameter ring holds every dispatch's parameter block
  * of the batch (written once, at submit).
  */
+import { MAX_PARAM_WORDS, type Kernel, type ParamDecls, type ParamValues, type ParamViews } from '../kernel.ts';
 import type { KernelProfiler } from './profiler.ts';
 import { COPY_DST, STORAGE } from './usage.ts';
 
-/** Bytes reserved per dispatch in the parameter ring (the storage-offset alignment). */
-export const PARAM_SLOT = 256;
+/** Bytes reserved per dispatch in the parameter ring: a whole parameter block, and the storage-offset alignment. */
+export const PARAM_SLOT = MAX_PARAM_WORDS * 4;
 /** Parameter blocks per batch; a full ring submits the batch. */
 export const PARAM_SLOTS = 512;
 
@@ -15,7 +16,9 @@ export class CommandBatch {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private paramBuffer: GPUBuffer;
-  private paramStaging = new Uint32Array((PARAM_SLOT * PARAM_SLOTS) / 4);
+  private paramStaging = new ArrayBuffer(PARAM_SLOT * PARAM_SLOTS);
+  /** The staging ring as each parameter type writes it (a kernel's layout picks the view per parameter). */
+  private paramViews: ParamViews = [new Uint32Array(this.paramStaging), new Int32Array(this.paramStaging), new Float32Array(this.paramStaging)];
   private paramSlots = 0;
   private dispatches = 0;
   /**
@@ -33,10 +36,11 @@ export class CommandBatch {
     });
   }
 
-  /** Takes the next ring slot for a parameter block; returns its binding (dynamic offset 0) and the offset. */
-  addParams(params: ArrayLike<number>): { binding: GPUBufferBinding; offset: number } {
-    const slot = this.paramSlots++;
-    this.paramStaging.set(params, (slot * PARAM_SLOT) / 4);
+  /** Packs `kernel`'s parameter block into the next ring slot; returns its binding (dynamic offset 0) and the offset. */
+  addParams<P extends ParamDecls>(kernel: Kernel<never, P>, params: ParamValues<P>): { binding: GPUBufferBinding; offset: number } {
+    const slot = this.paramSlots;
+    kernel.writeParams(params, this.paramViews, (slot * PARAM_SLOT) / 4);
+    this.paramSlots++;
     return { binding: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT }, offset: slot * PARAM_SLOT };
   }
 
@@ -74,7 +78,7 @@ export class CommandBatch {
     if (this.paramSlots > 0) {
       // The whole ring is rewritten per batch; queue order puts this write
       // after the previous batch's commands and before this batch's.
-      this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging.buffer, 0, this.paramSlots * PARAM_SLOT);
+      this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramStaging, 0, this.paramSlots * PARAM_SLOT);
     }
     profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);

@@ -1,5 +1,5 @@
 /** Compiled pipelines per kernel specialization, their bind group layouts, and cached bind groups. */
-import type { KernelDef, StorageAccess } from '../kernel.ts';
+import type { Kernel } from '../kernel.ts';
 import type { DeviceHealth } from './health.ts';
 import type { BufferPool, DeviceBuffer } from './pool.ts';
 
@@ -23,17 +23,19 @@ export class PipelineCache {
     private readonly device: GPUDevice,
     private readonly health: DeviceHealth,
     private readonly pool: BufferPool,
+    /** Sees each pipeline's complete WGSL as it is compiled (the `printWgsl` debug switch). */
+    private readonly compiling: (kernel: string, key: string, code: string) => void,
   ) {}
 
   /** Binding 0 (params) takes a dynamic offset, so a bind group depends only on the buffers and can be cached. */
-  private layoutFor(bindings: readonly StorageAccess[]): { layout: GPUBindGroupLayout; layoutKey: string } {
-    const layoutKey = bindings.join(',');
+  private layoutFor(bindings: Kernel['bindingOrder']): { layout: GPUBindGroupLayout; layoutKey: string } {
+    const layoutKey = bindings.map((b) => b.access).join(',');
     let layout = this.layouts.get(layoutKey);
     if (!layout) {
       layout = this.device.createBindGroupLayout({
         entries: [
           { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
-          ...bindings.map((access, i) => ({
+          ...bindings.map(({ access }, i) => ({
             binding: i + 1,
             visibility: SHADER_STAGE_COMPUTE,
             buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
@@ -45,12 +47,13 @@ export class PipelineCache {
     return { layout, layoutKey };
   }
 
-  pipeline<S extends object>(kernel: KernelDef<S>, spec: S): Pipeline {
+  pipeline<S extends object>(kernel: Kernel<S>, spec: S): Pipeline {
     const key = `${kernel.name}:${JSON.stringify(spec)}`;
     let p = this.pipelines.get(key);
     if (p) return p;
-    const code = kernel.source(spec);
-    const { layout, layoutKey } = this.layoutFor(kernel.bindings);
+    const code = kernel.wgsl(spec);
+    this.compiling(kernel.name, key, code);
+    const { layout, layoutKey } = this.layoutFor(kernel.bindingOrder);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: key });
     const pipeline = this.device.createComputePipeline({
