@@ -113,3 +113,39 @@ export function randomInput(shape: number[], rng: Rng, opts: { low?: number; hig
   }
   return { shape, data };
 }
+
+// ------------------------------------------------------------ domains for ops with kinks
+
+/**
+ * Values on a 0.2 grid offset by `parity` * 0.1, jittered by at most 0.02:
+ * an even and an odd input never come within 0.06 of each other, well beyond
+ * the finite-difference step (0.01 here), so maximum / minimum have no ties.
+ */
+export function separated(shape: number[], rng: Rng, parity: 0 | 1): GradcheckInput {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = 0.2 * (rng.int(11) - 5) + 0.1 * parity + 0.04 * (rng.random() - 0.5);
+  return { shape, data };
+}
+
+/** Distinct values 0.1 apart in random order, so a max has a unique winner. */
+export function distinct(shape: number[], rng: Rng): GradcheckInput {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const vals = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [vals[i], vals[j]] = [vals[j], vals[i]];
+  }
+  return { shape, data: Float32Array.from(vals) };
+}
+
+/**
+ * Inputs whose instance-normalized values all lie at |x̂| >= ~0.5, so finite
+ * differences never step across a ReLU after the norm: each plane alternates
+ * between two clusters at about -1 and +1, which keeps its mean near 0 and
+ * its std near 1.
+ */
+export function normalizedAwayFromKink(shape: number[], rng: Rng): GradcheckInput {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = (i % 2 ? 1 : -1) * (0.8 + 0.4 * rng.random());
+  return { shape, data };
+}

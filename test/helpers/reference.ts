@@ -1,6 +1,8 @@
 /**
  * Plain-TypeScript reference implementations, computed in f64, that the GPU
- * ops (f32) are checked against, plus the comparison used for them.
+ * ops (f32) are checked against, and the tolerances that
+ * `expect(actual).toBeAllClose(expected, tol)` (test/helpers/matchers.ts)
+ * compares them with.
  *
  * Inputs are f32 values (drawn with `randomF32`), so the reference sees exactly
  * what the GPU sees and the only difference is the GPU's f32 arithmetic.
@@ -17,9 +19,12 @@
  * - a sum of n terms in any order: |err| <= (n - 1) u sum|x_i| (the standard
  *   bound for recursive / pairwise summation), so reductions pass `scale` =
  *   sum|x| per output with rtol = (n + 1) u; matmul likewise with
- *   scale = (|A| @ |B|) and rtol = (K + 1) u.
+ *   scale = (|A| @ |B|) and rtol = (K + 1) u; convolutions with scale = the sum
+ *   of |x w| (+ |bias|) over each output's terms;
+ * - instance norm: each plane's mean and variance are sums of H W terms, so the
+ *   normalized values (|x̂| of a few units) are off by about H W u in absolute
+ *   terms: `TOL.normalized` = { rtol: 1e-5, atol: 1e-5 } for planes up to ~100.
  */
-import { expect } from 'vitest';
 import type { Rng } from '@stripes/tensor';
 
 export const U32 = 2 ** -24;
@@ -194,6 +199,23 @@ export function matmul(a: Ref, b: Ref): Product {
 
 // ------------------------------------------------------------ layout
 
+/** The same values in `shape`, one -1 inferred. */
+export function reshape(x: Ref, shape: readonly number[]): Ref {
+  const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
+  return ref(
+    shape.map((d) => (d === -1 ? x.data.length / known : d)),
+    x.data,
+  );
+}
+
+/** The same values with dims startAxis..endAxis merged into one. */
+export function flatten(x: Ref, startAxis = 0, endAxis = -1): Ref {
+  if (x.shape.length === 0) return ref([1], x.data);
+  const s = startAxis < 0 ? startAxis + x.shape.length : startAxis;
+  const e = endAxis < 0 ? endAxis + x.shape.length : endAxis;
+  return ref([...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)], x.data);
+}
+
 export function permute(x: Ref, dims: readonly number[]): Ref {
   const d = dims.map((a) => (a < 0 ? a + x.shape.length : a));
   const shape = d.map((a) => x.shape[a]);
@@ -260,6 +282,129 @@ export function stack(xs: readonly Ref[], axis: number): Ref {
   );
 }
 
+// ------------------------------------------------------------ images (NCHW)
+
+export type Pair = readonly [number, number];
+
+/** torch.nn.functional.conv2d: x [N, C, H, W], w [O, C, KH, KW], bias [O]. */
+export function conv2d(x: Ref, w: Ref, bias: Ref | null, stride: Pair, padding: Pair): Product {
+  const [n, c, h, wd] = x.shape;
+  const [o, , kh, kw] = w.shape;
+  const oh = Math.floor((h + 2 * padding[0] - kh) / stride[0]) + 1;
+  const ow = Math.floor((wd + 2 * padding[1] - kw) / stride[1]) + 1;
+  const shape = [n, o, oh, ow];
+  const out = new Float64Array(sizeOf(shape));
+  const abs = new Float64Array(out.length);
+  for (let i = 0; i < out.length; i++) {
+    const [b, co, oy, ox] = unravel(i, shape);
+    let s = bias ? bias.data[co] : 0;
+    let sa = Math.abs(s);
+    for (let ci = 0; ci < c; ci++) {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * stride[0] - padding[0] + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ox * stride[1] - padding[1] + kx;
+          if (ix < 0 || ix >= wd) continue;
+          const p = x.data[((b * c + ci) * h + iy) * wd + ix] * w.data[((co * c + ci) * kh + ky) * kw + kx];
+          s += p;
+          sa += Math.abs(p);
+        }
+      }
+    }
+    out[i] = s;
+    abs[i] = sa;
+  }
+  return { shape, data: out, absProduct: abs };
+}
+
+/** torch.nn.functional.conv_transpose2d: x [N, Cin, H, W], w [Cin, Cout, KH, KW], bias [Cout]. */
+export function convTranspose2d(x: Ref, w: Ref, bias: Ref | null, stride: Pair, padding: Pair, outputPadding: Pair): Product {
+  const [n, cin, h, wd] = x.shape;
+  const [, cout, kh, kw] = w.shape;
+  const oh = (h - 1) * stride[0] - 2 * padding[0] + kh + outputPadding[0];
+  const ow = (wd - 1) * stride[1] - 2 * padding[1] + kw + outputPadding[1];
+  const shape = [n, cout, oh, ow];
+  const out = new Float64Array(sizeOf(shape));
+  const abs = new Float64Array(out.length);
+  for (let i = 0; i < out.length; i++) {
+    const [b, co] = unravel(i, shape);
+    out[i] = bias ? bias.data[co] : 0;
+    abs[i] = Math.abs(out[i]);
+  }
+  // Each input pixel scatters its kernel-sized patch into the output.
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < cin; ci++) {
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < wd; ix++) {
+          const v = x.data[((b * cin + ci) * h + iy) * wd + ix];
+          for (let co = 0; co < cout; co++) {
+            for (let ky = 0; ky < kh; ky++) {
+              const oy = iy * stride[0] - padding[0] + ky;
+              if (oy < 0 || oy >= oh) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ox = ix * stride[1] - padding[1] + kx;
+                if (ox < 0 || ox >= ow) continue;
+                const p = v * w.data[((ci * cout + co) * kh + ky) * kw + kx];
+                const o = ((b * cout + co) * oh + oy) * ow + ox;
+                out[o] += p;
+                abs[o] += Math.abs(p);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { shape, data: out, absProduct: abs };
+}
+
+export type PadMode = 'constant' | 'reflect' | 'replicate';
+
+/** torch.nn.functional.pad of the last two dims by [left, right, top, bottom]. */
+export function pad(x: Ref, [left, right, top, bottom]: readonly number[], mode: PadMode, value = 0): Ref {
+  const h = x.shape[x.shape.length - 2];
+  const w = x.shape[x.shape.length - 1];
+  const oh = h + top + bottom;
+  const ow = w + left + right;
+  const shape = [...x.shape.slice(0, -2), oh, ow];
+  /** The source index along a dim of size n for padded index i, or -1 for the constant. */
+  const source = (i: number, n: number): number => {
+    if (i >= 0 && i < n) return i;
+    if (mode === 'constant') return -1;
+    if (mode === 'replicate') return i < 0 ? 0 : n - 1;
+    return i < 0 ? -i : 2 * (n - 1) - i;
+  };
+  // The constant reaches the device as an f32.
+  const fill = Math.fround(value);
+  const out = new Float64Array(sizeOf(shape));
+  for (let i = 0; i < out.length; i++) {
+    const plane = Math.floor(i / (oh * ow));
+    const sy = source(Math.floor(i / ow) % oh - top, h);
+    const sx = source((i % ow) - left, w);
+    out[i] = sy < 0 || sx < 0 ? fill : x.data[(plane * h + sy) * w + sx];
+  }
+  return { shape, data: out };
+}
+
+/** torch.nn.functional.instance_norm (biased variance) on [N, C, H, W], then an optional per-channel affine map. */
+export function instanceNorm2d(x: Ref, weight: Ref | null, bias: Ref | null, eps = 1e-5): Ref {
+  const [n, c, h, w] = x.shape;
+  const plane = h * w;
+  const out = new Float64Array(x.data.length);
+  for (let p = 0; p < n * c; p++) {
+    const values = x.data.subarray(p * plane, (p + 1) * plane);
+    const mean = values.reduce((s, v) => s + v, 0) / plane;
+    const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / plane;
+    const inv = 1 / Math.sqrt(variance + eps);
+    const ch = p % c;
+    const scale = weight ? weight.data[ch] : 1;
+    const shift = bias ? bias.data[ch] : 0;
+    values.forEach((v, i) => (out[p * plane + i] = (v - mean) * inv * scale + shift));
+  }
+  return { shape: [...x.shape], data: out };
+}
+
 // ------------------------------------------------------------ comparison
 
 export interface Tolerance {
@@ -276,40 +421,5 @@ export const TOL = {
   exact: { rtol: 0 },
   basic: { rtol: 1e-6 },
   transcendental: { rtol: 1e-5, atol: 1e-6 },
+  normalized: { rtol: 1e-5, atol: 1e-5 },
 } satisfies Record<string, Tolerance>;
-
-/**
- * Fails naming `label`, the worst element and its multi-index unless every
- * element is within tolerance. NaN expected requires NaN; ±Infinity requires
- * the same infinity.
- */
-export function expectClose(actual: ArrayLike<number>, expected: Ref | ArrayLike<number>, tol: Tolerance, label: string): void {
-  const e = 'data' in expected ? (expected as Ref).data : (expected as ArrayLike<number>);
-  const shape = 'data' in expected ? (expected as Ref).shape : [e.length];
-  expect(actual.length, `${label}: length`).toBe(e.length);
-  const atol = tol.atol ?? 0;
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < e.length; i++) {
-    const a = actual[i];
-    const x = e[i];
-    let bad: number;
-    if (Number.isNaN(x) || !Number.isFinite(x)) bad = Object.is(a, x) || (Number.isNaN(a) && Number.isNaN(x)) ? 0 : Infinity;
-    else {
-      const allowed = atol + tol.rtol * Math.max(Math.abs(x), tol.scale ? tol.scale[i] : 0);
-      const diff = Math.abs(a - x);
-      bad = Number.isNaN(diff) ? Infinity : diff - allowed;
-    }
-    if (bad > worstExcess) {
-      worstExcess = bad;
-      worst = i;
-    }
-  }
-  if (worst >= 0) {
-    const i = worst;
-    const allowed = atol + tol.rtol * Math.max(Math.abs(e[i]), tol.scale ? tol.scale[i] : 0);
-    expect.fail(
-      `${label}: element ${i} [${unravel(i, shape).join(', ')}] of shape [${shape.join(', ')}]: actual ${actual[i]}, expected ${e[i]}, |diff| ${Math.abs(actual[i] - e[i]).toExponential(3)} > allowed ${allowed.toExponential(3)}`,
-    );
-  }
-}

@@ -1,8 +1,31 @@
 // Autograd semantics, following PyTorch: gradients accumulate into .grad,
 // detach / noGrad / requiresGrad=false cut the graph, retainGraph allows a
-// second backward, explicit output gradients, broadcasting reduces back.
+// second backward, explicit output gradients, broadcasting reduces back; and
+// finite-difference gradchecks of small composite graphs (each op alone is a
+// row of test/tensor/ops.table.ts), and that gradcheck catches a wrong gradient.
 import { describe, expect, it } from 'vitest';
-import { add, concat, div, isGradEnabled, matmul, maximum, minimum, mul, noGrad, ones, pow, sub, tensor, tidy, type Tensor } from '@stripes/tensor';
+import {
+  add,
+  concat,
+  div,
+  exp,
+  isGradEnabled,
+  matmul,
+  maximum,
+  minimum,
+  mul,
+  noGrad,
+  ones,
+  pow,
+  Rng,
+  sigmoid,
+  sub,
+  tanh,
+  tensor,
+  tidy,
+  type Tensor,
+} from '@stripes/tensor';
+import { distinct, gradcheck, randomInput, type GradcheckInput } from '../helpers/gradcheck.ts';
 
 const leaf = (data: number[], shape?: number[]): Tensor => tensor(data, shape).requireGrad();
 const values = async (t: Tensor | null): Promise<number[]> => {
@@ -195,5 +218,71 @@ describe('explicit gradients and broadcasting', () => {
     });
     expect(x.grad!.isDisposed).toBe(false);
     expect(await values(x.grad)).toEqual([2, 4]);
+  });
+});
+
+const rng = new Rng(20240601);
+const inp = (shape: number[], opts: { low?: number; high?: number } = {}): GradcheckInput => randomInput(shape, rng, opts);
+
+describe('gradcheck: composite graphs', () => {
+  it('shared subexpression: x * x + x', () => gradcheck('x*x + x', (x) => x.mul(x).add(x), [inp([3, 4])]));
+
+  it('shared subexpression through two paths: tanh(x) * x - exp(x)', () =>
+    gradcheck('tanh(x)*x - exp(x)', (x) => tanh(x).mul(x).sub(exp(x)), [inp([2, 5])]));
+
+  it('broadcasting: sigmoid(x[3,1] * w[1,4] + b[4]).sum(0)', () =>
+    gradcheck('broadcast affine', (x, w, b) => x.mul(w).add(b).sigmoid().sum(0), [inp([3, 1]), inp([1, 4]), inp([4])]));
+
+  it('reductions: variance along an axis', () =>
+    gradcheck(
+      'variance',
+      (x) => {
+        const d = x.sub(x.mean(1, true));
+        return d.mul(d).mean(1);
+      },
+      [inp([3, 5])],
+    ));
+
+  it('diamond: a = exp(x); tanh(a) * sigmoid(2a)', () =>
+    gradcheck(
+      'diamond',
+      (x) => {
+        const a = exp(x);
+        return tanh(a).mul(sigmoid(a.mul(2)));
+      },
+      [inp([2, 3])],
+    ));
+
+  it('softmax through max, exp, sum and div', () =>
+    gradcheck(
+      'softmax',
+      (x) => {
+        const e = exp(x.sub(x.max(1, true)));
+        return e.div(e.sum(1, true));
+      },
+      [distinct([3, 4], rng)],
+    ));
+
+  it('two-layer perceptron with mse', () =>
+    gradcheck(
+      'mlp',
+      (x, w1, b1, w2, y) => {
+        const h = tanh(matmul(x, w1).add(b1));
+        const d = matmul(h, w2).sub(y);
+        return d.mul(d).mean();
+      },
+      [inp([4, 3]), inp([3, 5]), inp([5]), inp([5, 2]), { ...inp([4, 2]), noGrad: true }],
+    ));
+
+  it('overlapping slices concatenated', () =>
+    gradcheck('slices', (x) => concat([x.slice(1, 0, 3), x.slice(1, 1, 4).mul(x.slice(1, 2, 5))], 0), [inp([2, 5])]));
+
+  it('a reshape / permute / broadcast chain', () =>
+    gradcheck('layout chain', (x, y) => x.reshape([2, 3, 2]).permute([2, 0, 1]).mul(y).sum([0, 2]), [inp([3, 4]), inp([1, 3])]));
+});
+
+describe('gradcheck itself', () => {
+  it('fails when the analytic gradient is wrong (x * detach(x) hides half of it)', async () => {
+    await expect(gradcheck('wrong', (x) => x.mul(x.detach()), [inp([2, 3], { low: 0.5, high: 1 })])).rejects.toThrow(/wrong: gradient of input 0 at index \d+: analytic/);
   });
 });

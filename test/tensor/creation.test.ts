@@ -2,6 +2,7 @@
 // tensors, clone, data() and item().
 import { describe, expect, it } from 'vitest';
 import { clone, full, manualSeed, ones, onesLike, rand, randn, Rng, tensor, zeros, zerosLike } from '@stripes/tensor';
+import { gradcheck, randomInput } from '../helpers/gradcheck.ts';
 import { sizeOf } from '../helpers/reference.ts';
 
 describe('constants', () => {
@@ -188,5 +189,9 @@ describe('clone', () => {
     const s = tensor(2).clone();
     expect(s.shape).toEqual([]);
     expect(await s.item()).toBe(2);
+  });
+
+  it('the gradient flows through a clone used beside its source', async () => {
+    expect(await gradcheck('clone(x) * x', (x) => x.clone().mul(x), [randomInput([3, 5], new Rng(9))])).toBe(15);
   });
 });
