@@ -5,11 +5,11 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, getParams, modelOptionsOf, readLosses, sampleRow, tensor2im,
+  applyTransform, composeGrid, CycleGAN, dataRng, epochOrder, modelOptionsOf, planItem, readLosses, sampleRow, tensor2im,
   type CycleGANLosses, type CycleGANVisuals, type ImageU8, type TransformOptions,
 } from '@stripes/cyclegan';
 import { DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, renderEntry, type Split } from '@stripes/cyclegan/demo';
-import { Rng, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
+import { tensor, throttle, tidy, type Rng, type Tensor } from '@stripes/tensor';
 
 /** `npm run demo`'s settings: the data set's default size (32 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
 export const DEMO = {
@@ -42,14 +42,13 @@ export class DemoTrainer {
   iteration = 0;
   private readonly rng: Rng;
   private readonly scenes = new Map<string, ImageU8>();
-  private order: number[] = [];
+  private order: Uint32Array = new Uint32Array(0);
 
   constructor() {
     this.model = new CycleGAN(DEMO.model);
     this.totalEpochs = DEMO.model.nEpochs + DEMO.model.nEpochsDecay;
     this.totalIterations = this.totalEpochs * this.epochSize;
-    // As the CLI's data set: its own generator, seeded apart from the model's.
-    this.rng = new Rng(DEMO.model.seed + 4);
+    this.rng = dataRng(DEMO.model.seed);
   }
 
   get epoch(): number {
@@ -69,11 +68,10 @@ export class DemoTrainer {
   async step(want: { losses: boolean; grid: boolean }): Promise<DemoStep> {
     if (this.done) throw new Error(`DemoTrainer: all ${this.totalIterations} iterations are done`);
     const i = this.iteration % this.epochSize;
-    if (i === 0) this.order = this.shuffled(this.epochSize);
-    // The CLI's draw order: B's index, then A's and B's transform parameters.
-    const indexB = this.rng.int(DEMO.images.B);
-    const a = applyTransform(this.scene('trainA', this.order[i] % DEMO.images.A), TRANSFORM, getParams(this.rng));
-    const b = applyTransform(this.scene('trainB', indexB), TRANSFORM, getParams(this.rng));
+    if (i === 0) this.order = epochOrder(this.epochSize, this.rng, true);
+    const plan = planItem(this.order[i], DEMO.images.B, this.rng, false);
+    const a = applyTransform(this.scene('trainA', plan.index % DEMO.images.A), TRANSFORM, plan.paramsA);
+    const b = applyTransform(this.scene('trainB', plan.indexB), TRANSFORM, plan.paramsB);
     const { losses, visuals } = tidy(() =>
       this.model.optimizeParameters(tensor(a.data, [1, 3, a.height, a.width]), tensor(b.data, [1, 3, b.height, b.width]), want.grid),
     );
@@ -102,16 +100,6 @@ export class DemoTrainer {
       this.scenes.set(key, img);
     }
     return img;
-  }
-
-  /** 0..n-1 in Fisher-Yates order, as the CLI's loader shuffles an epoch. */
-  private shuffled(n: number): number[] {
-    const order = Array.from({ length: n }, (_, k) => k);
-    for (let k = n - 1; k > 0; k--) {
-      const j = this.rng.int(k + 1);
-      [order[k], order[j]] = [order[j], order[k]];
-    }
-    return order;
   }
 }
 

@@ -75,6 +75,7 @@ export {
   type TransformOptions,
   type TransformParams,
 } from './data/transforms.ts';
+export { dataRng, epochOrder, planItem, type ItemPlan } from './data/pairing.ts';
 export { composeGrid, sampleRow, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
 export { samplesIndexHtml, testResultsHtml, pathToHref, type SampleEntry, type TestPair, type TestPageOptions } from './report/html.ts';
 export { lossPlotSvg, niceTicks, type PlotOptions } from './report/plot.ts';

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { encodeSafetensors, writePth } from '@stripes/nn';
+import { dataRng } from './data/pairing.ts';
 import { readWeightsFile, realPath } from './inference.ts';
 import { CycleGAN, MODEL_OPTIONS, modelOptionProblems, modelOptionsOf, type ResolvedCycleGANOptions } from './model/cyclegan.ts';
 import {
@@ -15,7 +16,7 @@ import {
 } from './model/referenceWeights.ts';
 import { describeProblems, withDefaults, type OptionInput, type OptionSpec, type OptionValues } from './optionSpec.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
-import { CHECKPOINT_OPTIONS, checkpointPath, dataRng, EXPERIMENT_OPTIONS, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
+import { CHECKPOINT_OPTIONS, checkpointPath, EXPERIMENT_OPTIONS, readTrainingCheckpoint, saveTrainingCheckpoint } from './train.ts';
 
 type Log = (line: string) => void;
 

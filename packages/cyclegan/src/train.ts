@@ -8,9 +8,10 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NonFiniteTensorError, type Json, type TensorEntry } from '@stripes/nn';
 import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint } from '@stripes/nn/node';
-import { Rng, rt, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
+import { rt, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { DATA_OPTIONS, dataOptionProblems, UnalignedDataset } from './data/dataset.ts';
+import { dataRng } from './data/pairing.ts';
 import { MAX_MEGAPIXELS } from './image/codec.ts';
 import { IMAGE_CHANNELS, isImageChannels, type ImageChannels } from './image/convert.ts';
 import { minimumImageSize } from './model/networks.ts';
@@ -323,14 +324,6 @@ export function trainOptionProblems(o: TrainCommandOptions, model: ResolvedCycle
     problems.push(`--crop_size ${o.cropSize} is too small for a ${model.nLayersD}-layer PatchGAN; use at least ${min} (or fewer --n_layers_D)`);
   }
   return problems;
-}
-
-/**
- * The generator of a run's data order, crops and flips (the model's own
- * generators take seed .. seed + 3): a run's loader starts from its state.
- */
-export function dataRng(seed: number): Rng {
-  return new Rng(seed + 4);
 }
 
 export function checkpointPath(config: Pick<TrainCommandOptions, 'checkpointsDir' | 'name'>, label: string | number): string {

@@ -6,7 +6,8 @@ import type { ImageChannels } from '../image/convert.ts';
 import type { ImageCHW } from '../image/types.ts';
 import { DIRECTIONS, type Direction } from '../model/cyclegan.ts';
 import { IMAGES, TRAIN, TRAIN_TEST, type OptionSpec } from '../optionSpec.ts';
-import { applyTransform, getParams, PREPROCESS_MODES, validateTransformOptions } from './transforms.ts';
+import { planItem, type ItemPlan } from './pairing.ts';
+import { applyTransform, PREPROCESS_MODES, validateTransformOptions } from './transforms.ts';
 import type { Preprocess, TransformOptions, TransformParams } from './transforms.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
@@ -62,14 +63,6 @@ export interface DatasetItem {
   B: ImageCHW;
   pathA: string;
   pathB: string;
-}
-
-/** Everything drawn at random for one item, drawn before any file is read. */
-export interface ItemPlan {
-  index: number;
-  indexB: number;
-  paramsA: TransformParams;
-  paramsB: TransformParams;
 }
 
 export interface LoadFailure {
@@ -269,10 +262,7 @@ export class UnalignedDataset {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw new Error(`UnalignedDataset: index ${index} out of range [0, ${this.length})`);
     }
-    const indexB = this.serialBatches ? index % this.pathsB.length : this.rng.int(this.pathsB.length);
-    const paramsA = getParams(this.rng);
-    const paramsB = getParams(this.rng);
-    return { index, indexB, paramsA, paramsB };
+    return planItem(index, this.pathsB.length, this.rng, this.serialBatches);
   }
 
   /** Logs each unusable file once, naming it and why, e.g. from a worker's result. */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ItemLoader } from './dataset.ts';
-import type { DatasetItem, ItemLoaderSpec, ItemPlan, LoadFailure } from './dataset.ts';
+import type { DatasetItem, ItemLoaderSpec, LoadFailure } from './dataset.ts';
+import type { ItemPlan } from './pairing.ts';
 
 export interface DecodeRequest {
   id: number;

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Rng } from '@stripes/tensor';
 import { ItemLoader } from './dataset.ts';
-import type { DatasetItem, ItemLoaderSpec, ItemPlan, LoadFailure, UnalignedDataset } from './dataset.ts';
+import type { DatasetItem, ItemLoaderSpec, LoadFailure, UnalignedDataset } from './dataset.ts';
+import { epochOrder, type ItemPlan } from './pairing.ts';
 import type { DecodeRequest, DecodeResponse, DecodeWorkerData } from './decode-worker.ts';
 
 type RngSnapshot = ReturnType<Rng['getState']>;
@@ -273,17 +274,7 @@ export class DataLoader {
   }
 
   private drawOrder(): Uint32Array {
-    const order = new Uint32Array(this.dataset.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    if (!this.shuffle) return order;
-    // Fisher-Yates.
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = this.rng.int(i + 1);
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    return order;
+    return epochOrder(this.dataset.length, this.rng, this.shuffle);
   }
 
   private fill(): void {
