@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  acquireDevice, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, init,
+  acquireDevice, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, defaultConvTiles, init,
   type ConvGeometry, type DeviceBuffer, type Runtime,
 } from '@stripes/kernels';
 import * as tf from '@tensorflow/tfjs-core';
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   });
   const here = dirname(fileURLToPath(import.meta.url));
   mkdirSync(join(here, 'results'), { recursive: true });
-  const meta = { date: new Date().toISOString(), adapter: rt.info.name, tiles: convTiles(rt.info) };
+  const meta = { date: new Date().toISOString(), adapter: rt.info.name, tiles: defaultConvTiles(rt) };
   writeFileSync(join(here, 'results', 'kernels.json'), `${JSON.stringify({ ...meta, records }, null, 2)}\n`);
 
   console.log(`\n${meta.date.slice(0, 10)}, ${meta.adapter}, tiles ${JSON.stringify(meta.tiles)}\n`);
