@@ -21,9 +21,10 @@ import {
   sigmoid,
   sub,
   tanh,
+  type Tensor,
   tensor,
   tidy,
-  type Tensor,
+  zeros,
 } from '@stripes/tensor';
 import { distinct, gradcheck, randomInput, type GradcheckInput } from '../helpers/gradcheck.ts';
 
@@ -284,5 +285,36 @@ describe('gradcheck: composite graphs', () => {
 describe('gradcheck itself', () => {
   it('fails when the analytic gradient is wrong (x * detach(x) hides half of it)', async () => {
     await expect(gradcheck('wrong', (x) => x.mul(x.detach()), [inp([2, 3], { low: 0.5, high: 1 })])).rejects.toThrow(/wrong: gradient of input 0 at index \d+: analytic/);
+  });
+});
+
+describe('backward misuse', () => {
+  it('backward on a disposed tensor', () => {
+    const x = tensor([1, 2]).requireGrad();
+    const l = x.sum();
+    l.dispose();
+    expect(() => l.backward()).toThrow(/backward: tensor #\d+ of shape \[\] was disposed/);
+  });
+
+  it('a non-scalar without a gradient', () => {
+    const y = tensor([1, 2, 3]).requireGrad().mul(2);
+    expect(() => y.backward()).toThrow(/backward: called without a gradient on a non-scalar tensor of shape \[3\]/);
+  });
+
+  it('a gradient of the wrong shape', () => {
+    const y = tensor([1, 2, 3, 4, 5, 6], [2, 3]).requireGrad().mul(2);
+    expect(() => y.backward(zeros([3, 2]))).toThrow(/backward: gradient of shape \[3, 2\] does not match the tensor's shape \[2, 3\]/);
+    expect(() => y.backward(zeros([6]))).toThrow(/backward: gradient of shape \[6\] does not match/);
+    expect(() => y.sum().backward(zeros([1]))).toThrow(/backward: gradient of shape \[1\] does not match the tensor's shape \[\]/);
+  });
+
+  it('a tensor that does not require grad', () => {
+    expect(() => tensor([1]).sum().backward()).toThrow(/backward: the tensor of shape \[\] does not require grad/);
+  });
+
+  it('a second backward without retainGraph', () => {
+    const y = tensor([1, 2]).requireGrad().exp().sum();
+    y.backward();
+    expect(() => y.backward()).toThrow(/backward: the graph through '(sum|exp)' was already freed by an earlier backward\(\); pass \{ retainGraph: true \}/);
   });
 });

@@ -1,9 +1,9 @@
 // Binary ops: the broadcasting rule, an operand used on both sides, ties of
-// maximum / minimum in value and gradient. Their values on broadcasting
-// layouts, scalar operands, gradients and memory are rows of
+// maximum / minimum in value and gradient, and shape errors. Their values on
+// broadcasting layouts, scalar operands, gradients and memory are rows of
 // test/tensor/ops.table.ts.
 import { describe, expect, it } from 'vitest';
-import { add, broadcastShapes, div, maximum, minimum, mul, Rng, sub, tensor } from '@stripes/tensor';
+import { add, broadcastShapes, div, maximum, minimum, mul, Rng, sub, tensor, zeros } from '@stripes/tensor';
 import { broadcastShape, map, randomF32, ref, TOL } from '../helpers/reference.ts';
 import { BROADCAST_LAYOUTS, randomBroadcastPair } from './ops.table.ts';
 
@@ -51,5 +51,17 @@ describe('binary ops: special operands', () => {
     maximum(a, b).sum().backward();
     expect([...(await a.grad!.data())]).toEqual([0.5, 1, 0.5]);
     expect([...(await b.grad!.data())]).toEqual([1]);
+  });
+});
+
+describe('binary errors', () => {
+  it('binary ops name the op, both shapes and the dimension', () => {
+    expect(() => add(zeros([2, 3]), zeros([4]))).toThrow(/add: shapes \[2, 3\] and \[4\] cannot be broadcast together \(dimension 1: 3 vs 4\)/);
+    expect(() => zeros([2, 3]).mul(zeros([3, 2]))).toThrow(/mul: shapes \[2, 3\] and \[3, 2\] cannot be broadcast/);
+    expect(() => zeros([5]).sub(zeros([4]))).toThrow(/sub: shapes \[5\] and \[4\]/);
+    expect(() => zeros([5]).div(zeros([2, 4]))).toThrow(/div: shapes/);
+    expect(() => zeros([5]).pow(zeros([4]))).toThrow(/pow: shapes/);
+    expect(() => zeros([5]).maximum(zeros([4]))).toThrow(/maximum: shapes/);
+    expect(() => zeros([5]).minimum(zeros([4]))).toThrow(/minimum: shapes/);
   });
 });

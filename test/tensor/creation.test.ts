@@ -1,5 +1,5 @@
 // Creation ops: constants, host data (nested / flat + shape), seeded random
-// tensors, clone, data() and item().
+// tensors, clone, data() and item(), and their errors.
 import { describe, expect, it } from 'vitest';
 import { clone, full, manualSeed, ones, onesLike, rand, randn, Rng, tensor, zeros, zerosLike } from '@stripes/tensor';
 import { gradcheck, randomInput } from '../helpers/gradcheck.ts';
@@ -193,5 +193,22 @@ describe('clone', () => {
 
   it('the gradient flows through a clone used beside its source', async () => {
     expect(await gradcheck('clone(x) * x', (x) => x.clone().mul(x), [randomInput([3, 5], new Rng(9))])).toBe(15);
+  });
+});
+
+describe('creation errors', () => {
+  it('invalid shapes and ragged or mismatched data', () => {
+    expect(() => full([2, -1], 0)).toThrow(/full: invalid shape \[2, -1\]/);
+    expect(() => zeros([1.5])).toThrow(/full: invalid shape \[1.5\]/);
+    expect(() => tensor([1, 2, 3, 4, 5], [2, 3])).toThrow(/tensor: 5 values cannot fill shape \[2, 3\] \(6 elements\)/);
+    expect(() => tensor([[1, 2], [3]])).toThrow(/tensor: nested array is ragged/);
+    // Ragged even though the value count matches the shape inferred from the first elements.
+    expect(() => tensor([[1, 2], [3], [4, 5, 6]])).toThrow(/tensor: nested array is ragged/);
+    expect(() => tensor([1, [2]] as never)).toThrow(/tensor: nested array is ragged/);
+    expect(() => tensor([[1, 'a']] as never)).toThrow(/tensor: nested array is ragged or holds non-numbers/);
+  });
+
+  it('item on more than one element', async () => {
+    await expect(tensor([1, 2]).item()).rejects.toThrow(/item: tensor of shape \[2\] has 2 elements, expected exactly 1/);
   });
 });

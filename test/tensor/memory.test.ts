@@ -1,9 +1,26 @@
 // GPU memory: a training loop under tidy stays flat, graphs are freed with
-// their outputs, and tidy / keep / nested tidy free exactly what they should.
+// their outputs, tidy / keep / nested tidy free exactly what they should, a
+// disposed tensor is refused by name, and tidy refuses an async function.
 // memory() counts buffers held by tensors (live) and freed ones kept for reuse
 // (pooled); readback staging buffers are not counted.
 import { describe, expect, it } from 'vitest';
-import { keep, memory, noGrad, randn, Rng, stack, tensor, tidy, zeros, type MemoryStats, type Tensor } from '@stripes/tensor';
+import {
+  add,
+  broadcastTo,
+  concat,
+  keep,
+  matmul,
+  memory,
+  type MemoryStats,
+  noGrad,
+  randn,
+  Rng,
+  stack,
+  type Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from '@stripes/tensor';
 
 const live = (m: MemoryStats = memory()): { liveBuffers: number; liveBytes: number } => ({ liveBuffers: m.liveBuffers, liveBytes: m.liveBytes });
 
@@ -228,5 +245,50 @@ describe('views and ops that make temporaries', () => {
     expect(kept.isDisposed).toBe(true);
     expect(kept.grad).toBeNull();
     expect(live()).toEqual(base);
+  });
+});
+
+describe('use after dispose', () => {
+  it('every kind of use names the op and says the tensor was disposed', async () => {
+    const x = tensor([1, 2, 3]);
+    const y = tensor([1, 2, 3]);
+    x.dispose();
+    const disposed = (op: string): RegExp => new RegExp(`${op}: tensor #\\d+ of shape \\[3\\] was disposed and cannot be used`);
+    expect(() => add(x, y)).toThrow(disposed('add'));
+    expect(() => y.mul(x)).toThrow(disposed('mul'));
+    expect(() => x.exp()).toThrow(disposed('exp'));
+    expect(() => x.neg()).toThrow(disposed('neg'));
+    expect(() => x.add(1)).toThrow(disposed('add'));
+    expect(() => x.sub(1)).toThrow(disposed('sub'));
+    expect(() => x.mul(2)).toThrow(disposed('mul'));
+    expect(() => x.div(2)).toThrow(disposed('div'));
+    expect(() => x.sum()).toThrow(disposed('sum'));
+    expect(() => x.reshape([3, 1])).toThrow(disposed('reshape'));
+    expect(() => x.permute([0])).toThrow(disposed('permute'));
+    expect(() => x.slice(0, 1)).toThrow(disposed('slice'));
+    expect(() => concat([y, x])).toThrow(disposed('concat'));
+    expect(() => x.clone()).toThrow(disposed('clone'));
+    expect(() => x.detach()).toThrow(disposed('detach'));
+    expect(() => broadcastTo(x, [2, 3])).toThrow(disposed('broadcastTo'));
+    const m = zeros([3, 1]);
+    m.dispose();
+    expect(() => matmul(m, zeros([1, 2]))).toThrow(/matmul: tensor #\d+ of shape \[3, 1\] was disposed/);
+    expect(() => matmul(zeros([2, 3]), m)).toThrow(/matmul: tensor #\d+ of shape \[3, 1\] was disposed/);
+    await expect(x.data()).rejects.toThrow(disposed('data'));
+    expect(() => x.buffer).toThrow(/access: tensor #\d+ .*was disposed/);
+  });
+});
+
+describe('tidy misuse', () => {
+  it('an async function is refused, and what it made synchronously is freed', async () => {
+    const x = tensor([1, 2]);
+    let made: ReturnType<typeof x.add> | null = null;
+    expect(() =>
+      tidy(async () => {
+        made = x.add(1);
+        return made;
+      }),
+    ).toThrow(/tidy: the function returned a Promise; tidy only takes synchronous functions/);
+    expect(made!.isDisposed).toBe(true);
   });
 });

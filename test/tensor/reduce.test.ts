@@ -4,10 +4,10 @@
 // means are checked per output with that bound (u = 2^-24); max is exact.
 // Large cases cover both reduction kernels (one thread per output below 256
 // reduced elements, one workgroup per output from 256) and the 2D grid (more
-// than 65535 workgroups). Reductions over every kind of axis list, their
+// than 65535 workgroups), and bad axes. Reductions over every kind of axis list, their
 // gradchecks and memory are rows of test/tensor/ops.table.ts.
 import { describe, expect, it } from 'vitest';
-import { max, Rng, sum, tensor } from '@stripes/tensor';
+import { max, mean, Rng, sum, tensor, zeros } from '@stripes/tensor';
 import { randomF32, reduce, ref, sizeOf, TOL, U32 } from '../helpers/reference.ts';
 
 type Op = 'sum' | 'mean' | 'max';
@@ -114,5 +114,17 @@ describe('large reductions', () => {
   it('more than 65535 outputs with more than 256 elements each (workgroup kernel on the 2D grid)', async () => {
     // The smallest such case (16.8M elements): lavapipe takes ~1 s per pass.
     await checkLarge(65537, 257, 1, ['sum']);
+  });
+});
+
+describe('reduction errors', () => {
+  it('bad axes', () => {
+    const x = zeros([2, 3, 4]);
+    expect(() => sum(x, 3)).toThrow(/sum: axis 3 is out of range for shape \[2, 3, 4\] \(rank 3\)/);
+    expect(() => mean(x, -4)).toThrow(/mean: axis -4 is out of range/);
+    expect(() => max(x, [0, 5])).toThrow(/max: axis 5 is out of range/);
+    expect(() => sum(x, [1, -2])).toThrow(/sum: repeated axis in \[1, -2\] for shape \[2, 3, 4\]/);
+    expect(() => sum(x, 0.5)).toThrow(/sum: axis 0.5 is out of range/);
+    expect(() => max(zeros([2, 0]), 1)).toThrow(/max: cannot reduce over an empty axis 1 of shape \[2, 0\]/);
   });
 });

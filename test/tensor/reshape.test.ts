@@ -1,5 +1,5 @@
-// reshape / flatten: the shapes they make (-1 inferred, axes merged), a scalar
-// and an empty tensor. Their values, gradchecks and memory are rows of
+// reshape / flatten: the shapes they make (-1 inferred, axes merged), a scalar,
+// an empty tensor, and errors. Their values, gradchecks and memory are rows of
 // test/tensor/ops.table.ts.
 import { describe, expect, it } from 'vitest';
 import { flatten, reshape, tensor, zeros } from '@stripes/tensor';
@@ -35,5 +35,22 @@ describe('reshape / flatten: shapes', () => {
     expect(x.flatten(-2, -1).shape).toEqual([2, 3, 20]);
     expect(x.flatten(2, 2).shape).toEqual([2, 3, 4, 5]);
     expect(flatten(tensor(3)).shape).toEqual([1]);
+  });
+});
+
+describe('reshape / flatten errors', () => {
+  it('reshape to a shape of another size or an invalid shape', () => {
+    const x = zeros([2, 3]);
+    expect(() => reshape(x, [4, 2])).toThrow(/reshape: cannot reshape a tensor of shape \[2, 3\] \(6 elements\) into \[4, 2\]/);
+    expect(() => reshape(x, [-1, 4])).toThrow(/reshape: cannot reshape a tensor of shape \[2, 3\] \(6 elements\) into \[-1, 4\]/);
+    expect(() => reshape(x, [-1, -1])).toThrow(/reshape: invalid target shape \[-1, -1\]/);
+    expect(() => reshape(x, [2, -3])).toThrow(/reshape: invalid target shape \[2, -3\]/);
+    expect(() => reshape(x, [2.5, 2])).toThrow(/reshape: invalid target shape/);
+  });
+
+  it('flatten axes', () => {
+    const x = zeros([2, 3, 4]);
+    expect(() => flatten(x, 2, 1)).toThrow(/flatten: startAxis 2 comes after endAxis 1/);
+    expect(() => flatten(x, 4)).toThrow(/flatten: axis 4 is out of range/);
   });
 });
