@@ -41,8 +41,8 @@ export class Tensor {
   private storage: Storage | null;
   private _requiresGrad = false;
 
-  /** @internal Use the creation functions (`zeros`, `tensor`, ...) instead. */
-  constructor(storage: Storage, shape: Shape, tracked: boolean) {
+  /** Use the creation functions (`zeros`, `tensor`, ...). */
+  private constructor(storage: Storage, shape: Shape, tracked: boolean) {
     this.storage = storage;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
