@@ -9,20 +9,20 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileS
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { decodeWeights, type DecodedWeights } from '@stripes/nn';
 import { tensor, tidy, type Tensor } from '@stripes/tensor';
-import { listImages } from './data/dataset.ts';
-import { applyTransform, type Preprocess } from './data/transforms.ts';
+import { DATA_OPTIONS, listImages } from './data/dataset.ts';
+import { applyTransform } from './data/transforms.ts';
 import { loadMiniZebraSplit, MANIFEST_FILE } from './demo/dataset.ts';
 import { ImageDecodeError, readImage, writePng } from './image/codec.ts';
 import { isImageChannels, tensor2im, toCHW, toChannels } from './image/convert.ts';
 import type { ImageCHW, ImageU8 } from './image/types.ts';
 import { evaluateTranslation, type TranslationReport } from './metrics.ts';
-import { CycleGAN, translateTensor, type Direction } from './model/cyclegan.ts';
+import { CycleGAN, MODEL_OPTIONS, translateTensor, type Direction } from './model/cyclegan.ts';
 import { describeGenerator, findGenerators, loadGenerator, type GeneratorSpec } from './model/generatorWeights.ts';
 import type { ResnetGenerator } from './model/networks.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
-import type { OptionSpec } from './optionSpec.ts';
-import { checkImageSizes, checkpointPath, readTrainingCheckpoint } from './train.ts';
+import { withDefaults, type OptionInput, type OptionSpec, type OptionValues } from './optionSpec.ts';
+import { CHECKPOINT_OPTIONS, checkImageSizes, checkpointPath, EXPERIMENT_OPTIONS, readTrainingCheckpoint } from './train.ts';
 
 /** The options of test and translate (the reference's test_options.py, less the data options). */
 export const TEST_OPTIONS = {
@@ -139,21 +139,22 @@ export function loadGeneratorFile(path: string, direction: Direction): LoadedGen
   return { generator: loadGenerator(chosen, path), spec: chosen.spec, description };
 }
 
-export interface TestConfig {
-  dataroot: string;
-  name: string;
-  checkpointsDir: string;
-  resultsDir: string;
-  epoch: string;
-  phase: string;
-  loadSize: number;
-  cropSize: number;
-  preprocess: Preprocess;
-  numTest: number;
-  /** An undecodable image stops the run instead of being reported and skipped. */
-  strict?: boolean;
-  log?: (line: string) => void;
-}
+/** The option groups test reads: its part of the command line. */
+const TEST_COMMAND_OPTIONS = { ...DATA_OPTIONS, ...EXPERIMENT_OPTIONS, ...TEST_OPTIONS, ...MODEL_OPTIONS, ...CHECKPOINT_OPTIONS } as const satisfies Record<string, OptionSpec>;
+
+/**
+ * `stripes-cyclegan test`'s options as parsed, camelCase-keyed, with their
+ * defaults. The networks are built as the checkpoint says: the model
+ * options given (`inputNc`, `ngf`, `netG`...) are not read.
+ */
+export type TestCommandOptions = OptionValues<typeof TEST_COMMAND_OPTIONS, 'test'>;
+
+/**
+ * What `runTest` takes: the command line's options (only `dataroot` is
+ * required; the others default as on the command line) and a log.
+ * The CLI passes its parsed options as they are.
+ */
+export type TestConfig = OptionInput<typeof TEST_COMMAND_OPTIONS, 'test'> & { log?: (line: string) => void };
 
 export interface TestMetrics {
   /** Mean |rec - real| over pixels in [-1, 1] units, per direction. */
@@ -175,8 +176,9 @@ export interface TestResult {
 }
 
 /** The reference's test.py for CycleGAN: translates every test image both ways and saves real / fake / rec. */
-export async function runTest(config: TestConfig): Promise<TestResult> {
-  const log = config.log ?? ((line: string) => console.log(line));
+export async function runTest(input: TestConfig): Promise<TestResult> {
+  const log = input.log ?? ((line: string) => console.log(line));
+  const config = withDefaults(TEST_COMMAND_OPTIONS, 'test', input);
   checkImageSizes(config);
   const ckpt = checkpointPath(config, config.epoch);
   const model = loadModel(ckpt);
@@ -275,7 +277,7 @@ export async function runTest(config: TestConfig): Promise<TestResult> {
  * horse2zebra (it ships masks and backgrounds): each translated testA image is
  * scored against the mask and background of the file it came from.
  */
-function demoMetrics(config: TestConfig, namesA: string[], fakeB: ImageU8[], log: (l: string) => void): TranslationReport | null {
+function demoMetrics(config: TestCommandOptions, namesA: string[], fakeB: ImageU8[], log: (l: string) => void): TranslationReport | null {
   if (config.phase !== 'test' || !existsSync(join(config.dataroot, MANIFEST_FILE))) return null;
   const a = loadMiniZebraSplit(config.dataroot, 'testA');
   const b = loadMiniZebraSplit(config.dataroot, 'testB');

@@ -155,17 +155,16 @@ export async function importReferenceRun(input: ImportConfig): Promise<ImportRes
   return { path, options };
 }
 
-export interface ExportConfig {
-  name: string;
-  checkpointsDir: string;
-  /** The checkpoint: 'latest' or an epoch number; the files are named after it (`latest_net_G_A.pth`). */
-  epoch: string;
-  /** Default: the experiment folder, <checkpointsDir>/<name>, where the reference looks for them. */
-  outputDir?: string;
-  /** Replace files already there. */
-  overwrite?: boolean;
-  log?: Log;
-}
+/** The option groups export reads: its part of the command line. */
+const EXPORT_COMMAND_OPTIONS = { ...INTEROP_OPTIONS, ...EXPERIMENT_OPTIONS, ...CHECKPOINT_OPTIONS } as const satisfies Record<string, OptionSpec>;
+
+/**
+ * What `exportReferenceRun` takes: the command line's options (the
+ * checkpoint `<checkpointsDir>/<name>/<epoch>.ckpt.safetensors`, whose
+ * `epoch` names the files; `outputDir`, by default the experiment folder;
+ * `overwrite`), all with the command line's defaults, and a log.
+ */
+export type ExportConfig = OptionInput<typeof EXPORT_COMMAND_OPTIONS, 'export'> & { log?: Log };
 
 /**
  * `export`: the four networks of `<checkpointsDir>/<name>/<epoch>.ckpt.safetensors`
@@ -173,8 +172,10 @@ export interface ExportConfig {
  * `torch.load(..., weights_only=True)` and the reference's `load_state_dict`
  * accept. Resolves to the paths written.
  */
-export function exportReferenceRun(config: ExportConfig): string[] {
-  const { epoch, log = console.log } = config;
+export function exportReferenceRun(input: ExportConfig): string[] {
+  const { log = console.log } = input;
+  const config = withDefaults(EXPORT_COMMAND_OPTIONS, 'export', input);
+  const { epoch } = config;
   const source = checkpointPath(config, epoch);
   const { json, tensors } = readTrainingCheckpoint(source, { training: false });
   const outputDir = config.outputDir ?? join(config.checkpointsDir, config.name);
