@@ -12,7 +12,7 @@ import {
   ZeroPad2d, type Module, type Optimizer, type Padding2d, type SafeTensor,
 } from '@stripes/nn';
 import {
-  conv2d, convTranspose2d, instanceNorm2d, keep, l1Loss, leakyRelu, mseLoss, noGrad, pad, relu, sigmoid, tanh, tensor, tidy,
+  conv2d, convTranspose2d, instanceNorm2d, keep, l1Loss, leakyRelu, mseLoss, noGrad, pad, reflectionPad2d, relu, sigmoid, tanh, tensor, tidy,
   type PadMode, type Tensor,
 } from '@stripes/tensor';
 
@@ -203,6 +203,7 @@ function opCases(g: Golden): GoldenCase[] {
       opCase(g, c, c.opts.affine ? xwb(true) : x, (t, o) => instanceNorm2d(t.x, { eps: n(o.eps), weight: t.w, bias: t.b }))),
     ...g.cases('pad').map((c) =>
       opCase(g, c, x, (t, o) => pad(t.x, o.pad as number[], o.mode as PadMode, (o.value as number | undefined) ?? 0))),
+    reflectionPad2dCase(g),
     ...Object.entries(activations).flatMap(([op, fn]) => g.cases(op).map((c) => opCase(g, c, x, (t, o) => fn(t.x, o)))),
     ...(['l1_loss', 'mse_loss'] as const).flatMap((op) =>
       g.cases(op).map((c) =>
@@ -213,6 +214,36 @@ function opCases(g: Golden): GoldenCase[] {
           (t) => (op === 'l1_loss' ? l1Loss : mseLoss)(t.x, t.target),
         ))),
   ];
+}
+
+/**
+ * reflectionPad2d, the generators' padding, against F.pad's reflect cases: a
+ * scalar padding on NCHW (pad_0's [3, 3, 3, 3]) and a 4-sided one on CHW
+ * (pad_2's [2, 0, 1, 3], its batch dim dropped).
+ */
+function reflectionPad2dCase(g: Golden): GoldenCase {
+  return {
+    fixture: 'ops',
+    name: 'ops/reflection_pad2d',
+    async run() {
+      const f = new Findings();
+      const runs = [
+        { name: 'pad_0', batched: true, padding: 3 },
+        { name: 'pad_2', batched: false, padding: [2, 0, 1, 3] },
+      ];
+      for (const { name, batched, padding } of runs) {
+        const label = `reflectionPad2d(${typeof padding === 'number' ? padding : `[${padding.join(', ')}]`})`;
+        const [x, want] = [g.get(`${name}.x`), g.get(`${name}.y`)];
+        const input = tensor(x.data, batched ? x.shape : x.shape.slice(1));
+        const y = reflectionPad2d(input, padding);
+        f.same(y.shape, batched ? want.shape : want.shape.slice(1), `${label} shape`);
+        f.close(await y.data(), want.data, OP_Y, label, y.shape);
+        input.dispose();
+        y.dispose();
+      }
+      return f.list;
+    },
+  };
 }
 
 type LayerArgs = Record<string, number | boolean | number[]>;

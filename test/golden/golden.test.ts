@@ -13,6 +13,7 @@ describe('PyTorch golden cases', () => {
     const names = (prefix: string) => cases.filter((c) => c.name.startsWith(prefix)).map((c) => c.name);
     expect(names('ops/conv2d_')).toHaveLength(13);
     expect(names('ops/conv_transpose2d_')).toHaveLength(6);
+    expect(names('ops/reflection_pad2d')).toEqual(['ops/reflection_pad2d']);
     expect(names('layers/')).toEqual(
       ['conv', 'conv_nobias', 'convT', 'in_plain', 'in_affine', 'reflect', 'reflect_asym', 'zeropad', 'lrelu', 'tanh', 'sigmoid', 'seq'].map((n) => `layers/${n}`),
     );

@@ -1,24 +1,9 @@
-// pad / reflectionPad2d: PyTorch's results on CHW and NCHW, an empty input,
-// exact gradients, and errors. Their values against an f64 reference,
-// gradchecks and memory are rows of test/tensor/ops.table.ts.
+// pad / reflectionPad2d: an empty input, exact gradients, and errors. Their
+// values against an f64 reference, gradchecks and memory are rows of
+// test/tensor/ops.table.ts; against PyTorch, golden cases (test/golden/cases.ts:
+// ops/pad_*, and ops/reflection_pad2d on CHW and NCHW).
 import { describe, expect, it } from 'vitest';
 import { memory, pad, reflectionPad2d, tensor, tidy, type PadMode } from '@stripes/tensor';
-import { expectClose, loadGolden } from '../helpers/golden.ts';
-
-const golden = loadGolden('ops');
-
-describe('pad vs PyTorch', () => {
-  it('reflectionPad2d matches pad(.., "reflect") for a scalar and a 4-sided padding, on CHW and NCHW', async () => {
-    const x = golden.get('pad_0.x');
-    const nchw = tensor(x.data, x.shape);
-    expectClose(await reflectionPad2d(nchw, 3).data(), golden.get('pad_0.y').data, { rtol: 1e-4 }, 'reflectionPad2d(3)');
-    const asym = golden.get('pad_2.x');
-    const chw = tensor(asym.data, asym.shape.slice(1));
-    const y = reflectionPad2d(chw, [2, 0, 1, 3]);
-    expect(y.shape).toEqual(golden.get('pad_2.y').shape.slice(1));
-    expectClose(await y.data(), golden.get('pad_2.y').data, { rtol: 1e-4 }, 'reflectionPad2d([2, 0, 1, 3])');
-  });
-});
 
 describe('pad: empty inputs and exact gradients', () => {
   it('constant padding of an empty input, and its empty gradient', async () => {
