@@ -19,6 +19,7 @@ export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
   type ConvGeometry, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
+export { packChannelsLast, packChannelsLastKernel } from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';

@@ -1,9 +1,10 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, packChannelsLast, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
   WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
+import { packChannelsLast } from './packChannelsLast.ts';
 
 /**
  * gx = conv2d's input gradient, an implicit GEMM [C, K*kH*kW] x [K*kH*kW, pixels]

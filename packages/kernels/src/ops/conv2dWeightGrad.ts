@@ -1,6 +1,7 @@
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { CONV_GEOMETRY_PARAMS, defaultConvTiles, packChannelsLast, tilesFor, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
+import { CONV_GEOMETRY_PARAMS, defaultConvTiles, tilesFor, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
+import { packChannelsLast } from './packChannelsLast.ts';
 import { reduce } from './reduce.ts';
 
 /**

@@ -7,14 +7,13 @@
  * an invocation accumulates a register block of `cb` channels x `4 pv`
  * pixels (in the weight gradient: x `4 pv` more channels). The channel
  * block is read as vec4s from a channels-last copy of its operand (made
- * with the strided-copy kernel); pixels are read as scalars with zero
+ * by packChannelsLast); pixels are read as scalars with zero
  * padding at the edges. On lavapipe every buffer read is a loop over the
  * SIMD lanes, even when all lanes read one address, so what counts is FMAs
  * per read: a channel vec4 serves 4 pv pixels, a pixel serves cb channels.
  */
 import type { DeviceInfo } from '../device.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { stridedCopy } from './stridedCopy.ts';
 
 /** The forward convolution x [N, C, H, W] * w [K, C, kH, kW] -> y [N, K, Ho, Wo]. */
 export interface ConvGeometry {
@@ -163,28 +162,6 @@ export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: bo
       ${out}[o + i * pixStep] = res[j * ${pv}u + i / 4u][i % 4u] + b;
     }
   }`;
-}
-
-/**
- * A copy of src viewed as [A, B, D] laid out [A, D, bPad]: B (channels)
- * innermost, zero-padded to bPad (a multiple of the channel block) so a
- * block of channels is whole vec4s. Made with the strided-copy kernel.
- * A weight is packed `cached`: the runtime keeps the copy until the weight is
- * written again, so a step packs each weight once per layout, not once per
- * call; the caller must not release it. Activations are packed uncached and
- * released by the caller (caching them would hold a second copy of every
- * saved activation through the backward pass).
- */
-export function packChannelsLast(rt: Runtime, src: DeviceBuffer, A: number, B: number, D: number, bPad: number, cached: boolean): DeviceBuffer {
-  const build = (dst: DeviceBuffer): void => {
-    if (bPad !== B) rt.clear(dst);
-    stridedCopy(rt, [A, B, D], { buffer: src, offset: 0, strides: [B * D, D, 1] }, { buffer: dst, offset: 0, strides: [D * bPad, 1, bPad] });
-  };
-  const bytes = A * D * bPad * 4;
-  if (cached) return rt.derived(src, `channels-last ${A}x${B}x${D}/${bPad}`, bytes, build);
-  const dst = rt.alloc(bytes, 'conv channels-last operand');
-  build(dst);
-  return dst;
 }
 
 /**
