@@ -71,6 +71,9 @@ function runBackward(root: Tensor, seed: Tensor | undefined, options: BackwardOp
         if (!g) continue;
         grads.delete(node);
         const inputGrads = node.apply(g);
+        // Each node runs once: what it saved can go now, not at the end, so a
+        // long graph's activations are freed as the backward pass passes them.
+        if (!options.retainGraph) node.freeSaved();
         node.edges.forEach((edge, k) => {
           const gi = inputGrads[k];
           if (!edge || !gi) return;
@@ -85,6 +88,7 @@ function runBackward(root: Tensor, seed: Tensor | undefined, options: BackwardOp
         });
         g.dispose();
       }
+      // Nodes the gradient never reached still hold what they saved.
       if (!options.retainGraph) for (const node of order) node.freeSaved();
     }),
   );
