@@ -28,12 +28,14 @@ interface Config {
 
 const CONFIGS: Config[] = [
   { config: 'demo', imageSize: 32, ngf: 8, ndf: 16, nBlocks: 6, steps: 10 },
+  // `npm run demo`'s images since it moved to 48 px (the issue's targets are stated for the 32 px config above).
+  { config: 'demo48', imageSize: 48, ngf: 8, ndf: 16, nBlocks: 6, steps: 10 },
   { config: '64px', imageSize: 64, ngf: 32, ndf: 32, nBlocks: 6, steps: 5 },
   { config: '128px', imageSize: 128, ngf: 64, ndf: 64, nBlocks: 9, steps: 3 },
   { config: '256px', imageSize: 256, ngf: 64, ndf: 64, nBlocks: 9, steps: 2 },
 ];
 /** On a CPU adapter (lavapipe) a 128 px step takes ~53 s and a 256 px one minutes. */
-const CPU_DEFAULT = ['demo', '64px'];
+const CPU_DEFAULT = ['demo', 'demo48', '64px'];
 /** Untimed steps first: pipeline compiles, the buffer pool and the image pools filling. */
 const WARMUP = 2;
 
