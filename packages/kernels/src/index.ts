@@ -23,7 +23,7 @@ export { packChannelsLast, packChannelsLastKernel } from './ops/packChannelsLast
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
-export { adam, adamKernel, type AdamStepScalars } from './ops/adam.ts';
+export { adam, adamKernel, adamSlots, type AdamOperands, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
 export { instanceNorm2d, instanceNorm2dKernel, NORM_PARAMS, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';
 export { instanceNorm2dBackward, instanceNorm2dBackwardKernel } from './ops/instanceNorm2dBackward.ts';

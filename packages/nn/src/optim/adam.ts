@@ -1,6 +1,6 @@
 /** Adam, with PyTorch's exact update and L2 weight decay (added to the gradient, not decoupled as AdamW). */
-import { adam_, type Tensor } from '@stripes/tensor';
-import { Optimizer, type OptimizerParams, type ParamState } from './optimizer.ts';
+import { adam_ } from '@stripes/tensor';
+import { Optimizer, type OptimizerParams, type ParamUpdate } from './optimizer.ts';
 
 export type AdamOptions = {
   /** Default 1e-3 (CycleGAN: 2e-4). */
@@ -37,17 +37,34 @@ export class Adam extends Optimizer<AdamOptions> {
     return ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, h: AdamOptions, state: ParamState): void {
+  /**
+   * One `adam_` per distinct step count in the group (the bias corrections
+   * depend on it; parameters skipped on some steps, or restored from a
+   * state dict, can lag): usually a single call for the whole group.
+   */
+  protected updateGroup(updates: readonly ParamUpdate[], h: AdamOptions): void {
     const [beta1, beta2] = h.betas;
-    const expAvg = this.stateBuffer(state, 'exp_avg', param);
-    const expAvgSq = this.stateBuffer(state, 'exp_avg_sq', param);
-    adam_(param, grad, expAvg, expAvgSq, {
-      beta1,
-      beta2,
-      eps: h.eps,
-      weightDecay: h.weightDecay,
-      stepSize: h.lr / (1 - beta1 ** state.step),
-      biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** state.step),
-    });
+    const bySteps = new Map<number, ParamUpdate[]>();
+    for (const u of updates) {
+      const same = bySteps.get(u.state.step);
+      if (same) same.push(u);
+      else bySteps.set(u.state.step, [u]);
+    }
+    for (const [step, same] of bySteps) {
+      adam_(
+        same.map((u) => u.param),
+        same.map((u) => u.grad),
+        same.map((u) => this.stateBuffer(u.state, 'exp_avg', u.param)),
+        same.map((u) => this.stateBuffer(u.state, 'exp_avg_sq', u.param)),
+        {
+          beta1,
+          beta2,
+          eps: h.eps,
+          weightDecay: h.weightDecay,
+          stepSize: h.lr / (1 - beta1 ** step),
+          biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+        },
+      );
+    }
   }
 }

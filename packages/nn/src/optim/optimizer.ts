@@ -2,9 +2,10 @@
  * The optimizer base, as torch.optim.Optimizer: parameter groups with their
  * own hyperparameters (mutable, e.g. `lr` for schedules), per-parameter state
  * created on the first step, and a state dict that restores a run exactly.
- * Updates run in place in each parameter's own buffer, one fused kernel per
- * parameter: call `step()` after `backward()`, not while a graph that saved
- * a parameter still has to backpropagate.
+ * Updates run in place in each parameter's own buffer, by fused kernels that
+ * each subclass applies to a whole group at once: call `step()` after
+ * `backward()`, not while a graph that saved a parameter still has to
+ * backpropagate.
  */
 import { fmt, keep, sameShape, Tensor, zeros } from '@stripes/tensor';
 import { assign } from '../assign.ts';
@@ -24,6 +25,13 @@ export type ParamGroup<H> = H & { readonly params: readonly Tensor[] };
 export interface ParamState {
   step: number;
   readonly buffers: Map<string, Tensor>;
+}
+
+/** One parameter's share of a step: its gradient and its state, whose `step` already counts this step. */
+export interface ParamUpdate {
+  readonly param: Tensor;
+  readonly grad: Tensor;
+  readonly state: ParamState;
 }
 
 /** The JSON half of an optimizer's state dict; parameters are numbered across groups in order, as PyTorch does. */
@@ -84,8 +92,8 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Names of the buffers a parameter's state holds under hyperparameters `h`. */
   protected abstract stateBufferNames(h: H): readonly string[];
 
-  /** Updates `param` in place from `grad`; `state.step` already counts this step. */
-  protected abstract updateParameter(param: Tensor, grad: Tensor, h: H, state: ParamState): void;
+  /** Updates in place the parameters of one group that have a gradient, under the group's hyperparameters `h`. */
+  protected abstract updateGroup(updates: readonly ParamUpdate[], h: H): void;
 
   /** The state buffer `name` of a parameter, created as zeros if this is its first use. */
   protected stateBuffer(state: ParamState, name: string, param: Tensor): Tensor {
@@ -94,21 +102,31 @@ export abstract class Optimizer<H extends { lr: number }> {
     return b;
   }
 
-  /** Updates every parameter that has a gradient (others are skipped, as in PyTorch). */
+  /**
+   * Updates every parameter that has a gradient (others are skipped, as in
+   * PyTorch), a group at a time; the gradients' shapes are all checked first.
+   */
   step(): void {
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        const g = p.grad;
-        if (!g) continue;
-        if (!sameShape(g.shape, p.shape)) {
-          throw new Error(`${this.constructor.name}.step: gradient of shape ${fmt(g.shape)} for a parameter of shape ${fmt(p.shape)}`);
+    const withGrads = this.paramGroups.map((group) =>
+      group.params.flatMap((param) => {
+        const grad = param.grad;
+        if (!grad) return [];
+        if (!sameShape(grad.shape, param.shape)) {
+          throw new Error(`${this.constructor.name}.step: gradient of shape ${fmt(grad.shape)} for a parameter of shape ${fmt(param.shape)}`);
         }
-        let state = this.states.get(p);
-        if (!state) this.states.set(p, (state = { step: 0, buffers: new Map() }));
+        return [{ param, grad }];
+      }),
+    );
+    this.paramGroups.forEach((group, g) => {
+      if (withGrads[g].length === 0) return;
+      const updates = withGrads[g].map(({ param, grad }): ParamUpdate => {
+        let state = this.states.get(param);
+        if (!state) this.states.set(param, (state = { step: 0, buffers: new Map() }));
         state.step++;
-        this.updateParameter(p, g, group, state);
-      }
-    }
+        return { param, grad, state };
+      });
+      this.updateGroup(updates, group);
+    });
   }
 
   /** Drops every parameter's gradient (PyTorch's set_to_none behavior). */

@@ -1,6 +1,6 @@
 /** Stochastic gradient descent with momentum, as torch.optim.SGD. */
-import { sgd_, type Tensor } from '@stripes/tensor';
-import { Optimizer, type OptimizerParams, type ParamState } from './optimizer.ts';
+import { sgd_ } from '@stripes/tensor';
+import { Optimizer, type OptimizerParams, type ParamUpdate } from './optimizer.ts';
 
 export type SgdOptions = {
   lr: number;
@@ -37,14 +37,17 @@ export class SGD extends Optimizer<SgdOptions> {
     return h.momentum === 0 ? [] : ['momentum_buffer'];
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, h: SgdOptions, state: ParamState): void {
+  /** One `sgd_` per parameter: its first step (`fresh`) differs from the others'. */
+  protected updateGroup(updates: readonly ParamUpdate[], h: SgdOptions): void {
     const scalars = { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay, nesterov: h.nesterov };
-    if (h.momentum === 0) {
-      sgd_(param, grad, null, { ...scalars, fresh: true });
-      return;
+    for (const { param, grad, state } of updates) {
+      if (h.momentum === 0) {
+        sgd_(param, grad, null, { ...scalars, fresh: true });
+        continue;
+      }
+      // Read before stateBuffer creates it: the first step starts the velocity at the gradient.
+      const fresh = !state.buffers.has('momentum_buffer');
+      sgd_(param, grad, this.stateBuffer(state, 'momentum_buffer', param), { ...scalars, fresh });
     }
-    // Read before stateBuffer creates it: the first step starts the velocity at the gradient.
-    const fresh = !state.buffers.has('momentum_buffer');
-    sgd_(param, grad, this.stateBuffer(state, 'momentum_buffer', param), { ...scalars, fresh });
   }
 }
