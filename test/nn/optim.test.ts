@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keep, memory, tensor, type Tensor } from '@stripes/tensor';
+import { adamSlots } from '@stripes/kernels';
+import { keep, memory, rt, tensor, type Tensor } from '@stripes/tensor';
 import { Adam, SGD, type Optimizer, type OptimizerStateJson } from '@stripes/nn';
 import { loadCheckpoint, saveCheckpoint } from '@stripes/nn/node';
 import { expectClose } from '../helpers/golden.ts';
@@ -53,6 +54,23 @@ describe('optimizers vs PyTorch', () => {
     });
   }
 });
+
+/** Counts the runtime's dispatches of the `adam` kernel until `restore()`. */
+function countAdamDispatches(): { count: number; restore: () => void } {
+  const runtime = rt();
+  const dispatch = runtime.dispatch;
+  const counter = {
+    count: 0,
+    restore: () => {
+      runtime.dispatch = dispatch;
+    },
+  };
+  runtime.dispatch = ((...args: Parameters<typeof dispatch>) => {
+    if (args[0].name === 'adam') counter.count++;
+    dispatch.apply(runtime, args);
+  }) as typeof dispatch;
+  return counter;
+}
 
 /** torch.optim.SGD's update in f64, for the branches the fixture does not cover. */
 function sgdReference(w: number[], grads: number[][], o: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }): number[] {
@@ -155,6 +173,30 @@ describe('optimizers', () => {
     opt.loadStateDict(opt.stateDict());
     expect(await opt.stateDict().tensors['state.0.exp_avg'].data()).toEqual(expAvg);
     dispose(opt, [p, q]);
+  });
+
+  it('Adam steps a group in ceil(parameters / slots) dispatches, and parameters at different step counts each by their own', async () => {
+    const sizes = [4, 1, 7, 300, 2, 5, 3, 9];
+    const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.cos(k * 3.7 + i * 1.3));
+    const make = () => sizes.map((n, k) => keep(tensor(values(n, k), [n])).requireGrad());
+    const [grouped, alone] = [make(), make()];
+    const opt = new Adam(grouped, { lr: 0.01, weightDecay: 0.1 });
+    const opts = alone.map((p) => new Adam([p], { lr: 0.01, weightDecay: 0.1 }));
+    const adamDispatches = countAdamDispatches();
+    for (let t = 1; t <= 3; t++) {
+      // Parameter 1 has no gradient on the first step, so from then on it is one step behind the others.
+      for (const [k, p] of [...grouped.entries(), ...alone.entries()]) p.grad = t === 1 && k === 1 ? null : keep(tensor(values(sizes[k], k + t), [sizes[k]]));
+      adamDispatches.count = 0;
+      opt.step();
+      const slots = adamSlots(rt());
+      expect(adamDispatches.count, `step ${t}`).toBe(t === 1 ? Math.ceil((sizes.length - 1) / slots) : Math.ceil((sizes.length - 1) / slots) + 1);
+      for (const [k, o] of opts.entries()) if (alone[k].grad) o.step();
+    }
+    adamDispatches.restore();
+    for (const [k, p] of grouped.entries()) expect(await p.data(), `param ${k}`).toEqual(await alone[k].data());
+    expect(opt.stateDict().json.state).toEqual(Object.fromEntries(sizes.map((_, k) => [k, { step: k === 1 ? 2 : 3 }])));
+    dispose(opt, grouped);
+    for (const [k, o] of opts.entries()) dispose(o, [alone[k]]);
   });
 
   it('steps without leaking: state is allocated once', () => {
