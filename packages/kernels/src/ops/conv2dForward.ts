@@ -1,4 +1,4 @@
-import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
   bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
@@ -18,7 +18,7 @@ import { packChannelsLast } from './packChannelsLast.ts';
  */
 export const conv2dForwardKernel = defineKernel({
   name: 'conv2dForward',
-  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', tilesW: 'u32', tiles: 'u32', spatialGroups: 'u32', Kq: 'u32' },
+  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', tilesW: 'u32', tiles: 'u32', items: 'u32', Kq: 'u32' },
   bindings: { x: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', y: 'read_write' },
   source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
@@ -29,11 +29,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Parameters once into registers: on lavapipe every buffer read is a per-lane loop.
   let C = p.C; let H = p.H; let W = p.W; let kH = p.kH; let kW = p.kW; let sW = p.sW; let Kq = p.Kq;
   let s = i32(sW);
-  let flat = flatWorkgroup(wid, nwg);
-  let kq0 = (flat / p.spatialGroups) * ${cb / 4}u;
-  let t = (flat % p.spatialGroups) * ${wg}u + li;
-  // Invocations past the last tile redo it and store nothing: no divergent exit before the loops.
-  let tile = min(t, p.tiles - 1u);
+  // An item is a (channel block, tile) pair, tiles fastest: a workgroup spans
+  // channel blocks when there are fewer tiles than invocations. Invocations
+  // past the last item redo it and store nothing: no divergent exit before the loops.
+  let item = flatWorkgroup(wid, nwg) * ${wg}u + li;
+  let last = min(item, p.items - 1u);
+  let kq0 = (last / p.tiles) * ${cb / 4}u;
+  let tile = last % p.tiles;
   let ow0 = (tile % p.tilesW) * ${4 * pv}u;
   let row = tile / p.tilesW;
   let oh = row % p.Ho;
@@ -64,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  if (t >= p.tiles) { return; }
+  if (item >= p.items) { return; }
   let ch0 = kq0 * 4u;
   let chN = min(${cb}u, p.K - min(ch0, p.K));
   let chBase = (n * p.K + ch0) * p.Ho * p.Wo + oh * p.Wo + ow0;
@@ -101,10 +103,10 @@ export function conv2dForward(
   const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));
   const count = g.N * g.Ho * tilesW;
-  const spatialGroups = Math.ceil(count / tiles.wg);
-  const params = { ...g, hasBias: bias ? 1 : 0, tilesW, tiles: count, spatialGroups, Kq: kPad / 4 };
+  const items = count * (kPad / tiles.cb);
+  const params = { ...g, hasBias: bias ? 1 : 0, tilesW, tiles: count, items, Kq: kPad / 4 };
   // Without a bias any bound buffer will do: the kernel never reads it.
-  rt.dispatch(conv2dForwardKernel, tiles, { x, wp, bias: bias ?? wp, y }, params, grid1d(spatialGroups * (kPad / tiles.cb)));
+  rt.dispatch(conv2dForwardKernel, tiles, { x, wp, bias: bias ?? wp, y }, params, gridFor(items, tiles.wg));
 }
 
 /** Output rows [r0, r1) read input rows from r0 sH - pH; the band starts at the first of them inside the image, and its padding covers the rest. */

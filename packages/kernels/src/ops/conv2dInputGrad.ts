@@ -1,4 +1,4 @@
-import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
   bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
@@ -9,8 +9,9 @@ import { packChannelsLast } from './packChannelsLast.ts';
 /**
  * gx = conv2d's input gradient, an implicit GEMM [C, K*kH*kW] x [K*kH*kW, pixels]
  * gathering from gy. With stride s only taps kh = (ih + pH) mod s (+ s t)
- * reach input row ih, so outputs are grouped by phase (ih mod sH, iw mod sW):
- * a workgroup holds one phase, so its taps are uniform and none is wasted.
+ * reach input row ih, so outputs are grouped by phase (ih mod sH, iw mod sW)
+ * and an invocation loops over its phase's taps only (a workgroup holds one
+ * phase unless a phase has fewer tiles than it has invocations).
  * An invocation owns `cb` input channels x `4 pv` pixels of one row and
  * phase (iw0 + j sW), which read adjacent gy columns, so TAP_CHUNK taps
  * share one window of reads. The weights come as [K, kH*kW, Cpad] so a
@@ -19,7 +20,7 @@ import { packChannelsLast } from './packChannelsLast.ts';
  */
 export const conv2dInputGradKernel = defineKernel({
   name: 'conv2dInputGrad',
-  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', Hq: 'u32', Wq: 'u32', tiles: 'u32', spatialGroups: 'u32', channelGroups: 'u32', Cq: 'u32' },
+  params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', Hq: 'u32', Wq: 'u32', tiles: 'u32', items: 'u32', channelGroups: 'u32', Cq: 'u32' },
   bindings: { gy: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', gx: 'read_write' },
   source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
@@ -30,15 +31,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Parameters once into registers: on lavapipe every buffer read is a per-lane loop.
   let K = p.K; let Ho = p.Ho; let Wo = p.Wo; let kH = p.kH; let kW = p.kW; let sH = p.sH; let sW = p.sW; let Cq = p.Cq;
   let taps = kH * kW;
-  let flat = flatWorkgroup(wid, nwg);
-  let rest = flat / p.spatialGroups;
+  // An item is a (phase, channel block, tile) triple, tiles fastest: a
+  // workgroup spans channel blocks (and phases) when there are fewer tiles
+  // than invocations. Invocations past the last item redo it and store
+  // nothing: no divergent exit before the loops.
+  let item = flatWorkgroup(wid, nwg) * ${wg}u + li;
+  let last = min(item, p.items - 1u);
+  let tile = last % p.tiles;
+  let rest = last / p.tiles;
   let cq0 = (rest % p.channelGroups) * ${cb / 4}u;
   let phase = rest / p.channelGroups;
   let rh = phase / sW;
   let rw = phase % sW;
-  let t = (flat % p.spatialGroups) * ${wg}u + li;
-  // Invocations past the last tile redo it and store nothing: no divergent exit before the loops.
-  let tile = min(t, p.tiles - 1u);
   let ih = rh + ((tile / p.Wq) % p.Hq) * sH;
   let n = tile / (p.Wq * p.Hq);
   let q = tile % p.Wq;
@@ -72,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  if (t >= p.tiles || ih >= p.H || iwFirst >= p.W) { return; }
+  if (item >= p.items || ih >= p.H || iwFirst >= p.W) { return; }
   let ch0 = cq0 * 4u;
   let chN = min(${cb}u, p.C - min(ch0, p.C));
   let chStride = p.H * p.W;
@@ -111,11 +115,11 @@ export function conv2dInputGrad(
   const Hq = Math.ceil(g.H / g.sH);
   const Wq = Math.ceil(Math.ceil(g.W / g.sW) / (4 * tiles.pv));
   const count = g.N * Hq * Wq;
-  const spatialGroups = Math.ceil(count / tiles.wg);
   const channelGroups = cPad / tiles.cb;
-  const params = { ...g, hasBias: bias ? 1 : 0, Hq, Wq, tiles: count, spatialGroups, channelGroups, Cq: cPad / 4 };
+  const items = count * channelGroups * g.sH * g.sW;
+  const params = { ...g, hasBias: bias ? 1 : 0, Hq, Wq, tiles: count, items, channelGroups, Cq: cPad / 4 };
   // Without a bias any bound buffer will do: the kernel never reads it.
-  rt.dispatch(conv2dInputGradKernel, tiles, { gy, wp, bias: bias ?? wp, gx }, params, grid1d(spatialGroups * channelGroups * g.sH * g.sW));
+  rt.dispatch(conv2dInputGradKernel, tiles, { gy, wp, bias: bias ?? wp, gx }, params, gridFor(items, tiles.wg));
 }
 
 /**

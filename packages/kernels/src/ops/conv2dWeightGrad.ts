@@ -1,4 +1,4 @@
-import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { CONV_GEOMETRY_PARAMS, defaultConvTiles, tilesFor, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
@@ -7,7 +7,7 @@ import { reduce } from './reduce.ts';
 /**
  * gw = conv2d's weight gradient: for each tap (kh, kw), the GEMM
  * [K, N*Ho*Wo] x [N*Ho*Wo, C] of gy against x shifted by the tap, im2col
- * implicit. A workgroup holds one tap; an invocation owns `4 pv` output
+ * implicit. An invocation holds one tap and owns `4 pv` output
  * channels x `cb` input channels of one slice of the reduction's rows
  * (split-K: narrow layers have few channel blocks, so row slices are what
  * fills the lanes and cores), and each pixel of the reduction reads pv
@@ -19,7 +19,7 @@ import { reduce } from './reduce.ts';
  */
 export const conv2dWeightGradKernel = defineKernel({
   name: 'conv2dWeightGrad',
-  params: { ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', itemGroups: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32' },
+  params: { ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32' },
   bindings: { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' },
   source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
@@ -39,15 +39,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Parameters once into registers: on lavapipe every buffer read is a per-lane loop.
   let H = p.H; let W = p.W; let Ho = p.Ho; let Wo = p.Wo; let sW = p.sW; let Cq = p.Cq; let Kq = p.Kq;
   let taps = p.kH * p.kW;
-  let flat = flatWorkgroup(wid, nwg);
-  let tap = flat / p.itemGroups;
+  // An item is a (tap, row split, channel block) triple, channel blocks
+  // fastest: a workgroup spans taps when a tap has fewer items than
+  // invocations. Invocations past the last item redo it and store nothing:
+  // no divergent exit before the loops.
+  let item = flatWorkgroup(wid, nwg) * ${wg}u + li;
+  let last = min(item, p.items - 1u);
+  let block = last % p.blocks;
+  let split = (last / p.blocks) % p.splits;
+  let tap = last / (p.blocks * p.splits);
   let kh = tap / p.kW;
   let kw = tap % p.kW;
-  // An item is a (row split, channel block) pair. Invocations past the last
-  // item redo it and store nothing: no divergent exit before the loops.
-  let item = (flat % p.itemGroups) * ${wg}u + li;
-  let block = min(item, p.items - 1u) % p.blocks;
-  let split = min(item, p.items - 1u) / p.blocks;
   let kq0 = (block % p.kBlocks) * ${pv}u;
   let cq0 = (block / p.kBlocks) * ${cb / 4}u;
   // Output pixels whose tap input lies inside the image.
@@ -117,10 +119,9 @@ export function conv2dWeightGrad(
   const wantedItems = Math.ceil((tiles.minGroups * tiles.wg) / taps);
   const rowsPerSplit = Math.max(Math.ceil(rows / Math.ceil(wantedItems / blocks)), Math.ceil(256 / g.Wo));
   const splits = Math.ceil(rows / rowsPerSplit);
-  const items = splits * blocks;
-  const itemGroups = Math.ceil(items / tiles.wg);
-  const params = { ...g, rowsPerSplit, itemGroups, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
-  const grid = grid1d(itemGroups * taps);
+  const items = taps * splits * blocks;
+  const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
+  const grid = gridFor(items, tiles.wg);
   const xp = packChannelsLast(rt, x, g.N, g.C, g.H * g.W, cPad, false);
   const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad, false);
   if (splits === 1) {
