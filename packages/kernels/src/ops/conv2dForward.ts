@@ -1,7 +1,7 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, TAP_CHUNK, wgslOuterProduct, wgslStoreBlock,
   WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
@@ -98,7 +98,7 @@ export function conv2dForward(
     forwardInBands(rt, x, w, bias, y, g, adapterTiles);
     return;
   }
-  const tiles = tilesFor(adapterTiles, g.K, g.N * g.Ho, g.Wo);
+  const tiles = pixelTiles(adapterTiles, g.K, g.Wo);
   const kPad = Math.ceil(g.K / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));

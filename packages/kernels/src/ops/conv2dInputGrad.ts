@@ -1,7 +1,7 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, TAP_CHUNK, tilesFor, wgslOuterProduct, wgslStoreBlock,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, TAP_CHUNK, wgslOuterProduct, wgslStoreBlock,
   WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
 } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
@@ -109,7 +109,7 @@ export function conv2dInputGrad(
     inputGradInBands(rt, gy, w, bias, gx, g, adapterTiles);
     return;
   }
-  const tiles = tilesFor(adapterTiles, g.C, g.N * Math.ceil(g.H / g.sH) * g.sH * g.sW, Math.ceil(g.W / g.sW));
+  const tiles = pixelTiles(adapterTiles, g.C, Math.ceil(g.W / g.sW));
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
   const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad, true);
   const Hq = Math.ceil(g.H / g.sH);

@@ -1,16 +1,16 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { CONV_GEOMETRY_PARAMS, defaultConvTiles, tilesFor, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
+import { CONV_GEOMETRY_PARAMS, defaultConvTiles, weightGradTiles, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
 import { reduce } from './reduce.ts';
 
 /**
  * gw = conv2d's weight gradient: for each tap (kh, kw), the GEMM
  * [K, N*Ho*Wo] x [N*Ho*Wo, C] of gy against x shifted by the tap, im2col
- * implicit. An invocation holds one tap and owns `4 pv` output
+ * implicit. An invocation holds one tap and owns `4 kv` output
  * channels x `cb` input channels of one slice of the reduction's rows
  * (split-K: narrow layers have few channel blocks, so row slices are what
- * fills the lanes and cores), and each pixel of the reduction reads pv
+ * fills the lanes and cores), and each pixel of the reduction reads kv
  * vec4s of gy and cb/4 vec4s of x: both come channels-last
  * ([N, Ho*Wo, Kpad] and [N, H*W, Cpad]). The tap fixes which output pixels
  * read inside the image, so the loops run over exactly those and read no
@@ -21,7 +21,7 @@ export const conv2dWeightGradKernel = defineKernel({
   name: 'conv2dWeightGrad',
   params: { ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32' },
   bindings: { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' },
-  source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
+  source: ({ wg, cb, kv }: ConvTiles) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 
 fn firstInside(pad: u32, k: u32, s: u32) -> u32 {
@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tap = last / (p.blocks * p.splits);
   let kh = tap / p.kW;
   let kw = tap % p.kW;
-  let kq0 = (block % p.kBlocks) * ${pv}u;
+  let kq0 = (block % p.kBlocks) * ${kv}u;
   let cq0 = (block / p.kBlocks) * ${cb / 4}u;
   // Output pixels whose tap input lies inside the image.
   let ohLo = firstInside(p.pH, kh, p.sH);
@@ -59,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let owHi = endInside(W, p.pW, kw, sW, Wo);
   let r0 = split * p.rowsPerSplit;
   let r1 = min(r0 + p.rowsPerSplit, p.N * Ho);
-  var acc: array<vec4<f32>, ${cb * pv}>;
+  var acc: array<vec4<f32>, ${cb * kv}>;
   var n = r0 / Ho;
   var oh = r0 % Ho;
   for (var r = r0; r < r1; r++) {
@@ -70,9 +70,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ow = owLo; ow < owHi; ow++) {
         let iw = ow * sW + kw - p.pW;
         let g = gyRow + ow * Kq;
-        let gv = array<vec4<f32>, ${pv}>(${[...Array(pv)].map((_, v) => `gyp[g + ${v}u]`).join(', ')});
+        let gv = array<vec4<f32>, ${kv}>(${[...Array(kv)].map((_, v) => `gyp[g + ${v}u]`).join(', ')});
         let xi = xRow + iw * Cq;
-        ${wgslOuterProduct(cb, pv, (q) => `xp[xi + ${q}u]`, (i) => `gv[${i >> 2}][${i & 3}]`)}
+        ${wgslOuterProduct(cb, kv, (q) => `xp[xi + ${q}u]`, (i) => `gv[${i >> 2}][${i & 3}]`)}
       }
     }
     // Row counters instead of divisions: lavapipe does vector ones lane by lane.
@@ -80,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (oh == Ho) { oh = 0u; n += 1u; }
   }
   if (item >= p.items) { return; }
-  // acc[c * pv + v][e] is gw[k0 + 4 v + e, c0 + c, kh, kw].
+  // acc[c * kv + v][e] is gw[k0 + 4 v + e, c0 + c, kh, kw].
   let ch0 = cq0 * 4u;
   let chN = min(${cb}u, p.C - min(ch0, p.C));
   let k0 = kq0 * 4u;
@@ -88,7 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pixStep = p.C * taps;
   let chStride = taps;
   let chBase = (split * p.K + k0) * pixStep + ch0 * taps + tap;
-  ${wgslStoreBlock(cb, pv, 'partial', false)}
+  ${wgslStoreBlock(cb, kv, 'partial', false)}
 }`,
 });
 
@@ -105,11 +105,10 @@ export function conv2dWeightGrad(
   g: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
 ): void {
-  // Narrow channel counts (RGB) get narrow blocks on either side.
-  const tiles = { ...tilesFor(adapterTiles, g.C), pv: g.K <= 4 ? 1 : adapterTiles.pv };
-  const kPad = Math.ceil(g.K / (4 * tiles.pv)) * 4 * tiles.pv;
+  const tiles = weightGradTiles(adapterTiles, g.C, g.K);
+  const kPad = Math.ceil(g.K / (4 * tiles.kv)) * 4 * tiles.kv;
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
-  const kBlocks = kPad / (4 * tiles.pv);
+  const kBlocks = kPad / (4 * tiles.kv);
   const blocks = kBlocks * (cPad / tiles.cb);
   const taps = g.kH * g.kW;
   const rows = g.N * g.Ho;

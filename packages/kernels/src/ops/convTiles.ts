@@ -5,7 +5,7 @@
  *
  * All three are implicit GEMMs over an NCHW activation and an OIHW weight:
  * an invocation accumulates a register block of `cb` channels x `4 pv`
- * pixels (in the weight gradient: x `4 pv` more channels). The channel
+ * pixels (in the weight gradient: x `4 kv` more channels). The channel
  * block is read as vec4s from a channels-last copy of its operand (made
  * by packChannelsLast); pixels are read as scalars with zero
  * padding at the edges. On lavapipe every buffer read is a loop over the
@@ -36,28 +36,33 @@ export interface ConvGeometry {
 
 /**
  * A tile configuration: `wg` invocations per workgroup, each owning `cb`
- * channels (a multiple of 4) x `4 pv` pixels; the weight gradient slices its
- * reduction until about `minGroups` workgroups' worth of invocations exist.
- * Part of every conv pipeline's cache key.
+ * channels (a multiple of 4) x `4 pv` pixels in the forward and input
+ * gradient (the widest pixel block: `pixelTiles` narrows it for short rows),
+ * and `4 kv` output x `cb` input channels in the weight gradient, which
+ * slices its reduction until about `minGroups` workgroups' worth of
+ * invocations exist. Part of every conv pipeline's cache key.
  */
 export interface ConvTiles {
   wg: number;
   cb: number;
   pv: number;
+  kv: number;
   minGroups: number;
 }
 
 /**
  * The tile configurations by name. On a CPU adapter (lavapipe) a workgroup
  * runs as 8-wide SIMD lanes of one core and each load costs a per-lane loop:
- * big register blocks (8 x 16; spilling is cheaper than loading, though
- * 16 x 16 measured no faster and compiles twice as long) and small
- * workgroups. On a GPU, small blocks keep registers free for occupancy, and
- * big workgroups hide latency.
+ * big register blocks and small workgroups. The forward and input gradient
+ * take 8 channels x 8 pixels: their tap windows already share pixel reads,
+ * and 8 x 16 measured 10-20% slower (more spilling), also on 256-channel
+ * 64x64 layers. The weight gradient, without windows, takes 16 x 8. On a
+ * GPU, small blocks keep registers free for occupancy, and big workgroups
+ * hide latency.
  */
 export const CONV_TILE_CONFIGS = {
-  cpu: { wg: 16, cb: 8, pv: 4, minGroups: 64 },
-  gpu: { wg: 64, cb: 8, pv: 1, minGroups: 1024 },
+  cpu: { wg: 16, cb: 8, pv: 2, kv: 4, minGroups: 64 },
+  gpu: { wg: 64, cb: 8, pv: 1, kv: 1, minGroups: 1024 },
 } as const satisfies Record<string, ConvTiles>;
 export type ConvTilesName = keyof typeof CONV_TILE_CONFIGS;
 
@@ -81,20 +86,29 @@ export function defaultConvTiles(rt: Runtime): ConvTiles {
   return forced === undefined ? convTiles(rt.info) : namedConvTiles(forced);
 }
 
-/** With fewer invocations than this, a CPU adapter's lanes and cores sit idle: blocks shrink to 4 pixels. */
-const MIN_INVOCATIONS = 256;
-
 /**
- * The configuration for a pass whose channel block covers `channels` (narrow
- * channel counts, RGB, get a 4-wide block) over `rows` output rows of
- * `rowLength` pixels. Small problems (CycleGAN's 8x8 features at 32 px, a
- * PatchGAN's last layers) get 4-pixel blocks: 8 x 16 blocks would leave only
- * a few dozen invocations (measured 1.5-4x slower on lavapipe there).
+ * The block of a forward or input-gradient pass whose channel block covers
+ * `channels` over output rows of `rowLength` pixels (input gradient: of one
+ * stride phase). Narrow channel counts (RGB) get a 4-wide channel block and
+ * a pixel block as much wider, so the block keeps the configuration's size.
+ * The pixel block is the narrowest power-of-two width that still covers a
+ * row, if that is narrower than the configuration's: the PatchGAN's last
+ * layers (rows of 2-4 pixels) get 4-pixel blocks, not half-empty 8-pixel
+ * ones. Small layers need no narrower blocks than that: the kernels index
+ * (channel block, tile) items across workgroups, so few tiles still fill
+ * the workgroups, and on lavapipe 8-pixel blocks measured faster than
+ * 4-pixel ones down to 32 invocations (a 32-channel 8x8 layer).
  */
-export function tilesFor(tiles: ConvTiles, channels: number, rows = Infinity, rowLength = Infinity): ConvTiles {
+export function pixelTiles(tiles: ConvTiles, channels: number, rowLength: number): ConvTiles {
   const cb = channels <= 4 ? 4 : tiles.cb;
-  const invocations = rows * Math.ceil(rowLength / (4 * tiles.pv)) * Math.ceil(channels / cb);
-  return { ...tiles, cb, pv: invocations < MIN_INVOCATIONS ? 1 : tiles.pv };
+  let pv = (tiles.pv * tiles.cb) / cb;
+  while (pv > 1 && 2 * pv >= rowLength) pv /= 2;
+  return { ...tiles, cb, pv };
+}
+
+/** The block of a weight-gradient pass over `C` input and `K` output channels: narrow channel counts (RGB) get narrow blocks on either side. */
+export function weightGradTiles(tiles: ConvTiles, C: number, K: number): ConvTiles {
+  return { ...tiles, cb: C <= 4 ? 4 : tiles.cb, kv: K <= 4 ? 1 : tiles.kv };
 }
 
 /** The geometry's parameters, leading every conv kernel's parameter block: a `ConvGeometry` fills them. */
