@@ -1,7 +1,7 @@
 // adam_: the fused Adam step in place over a list of parameters (nn's Adam runs it per group).
 import { afterEach, describe, expect, it } from 'vitest';
 import { adamSlots } from '@stripes/kernels';
-import { adam_, keep, rt, tensor, zeros, type AdamStepScalars, type Tensor } from '@stripes/tensor';
+import { adam_, keep, memory, rt, tensor, zeros, type AdamStepScalars, type Tensor } from '@stripes/tensor';
 
 const NEAR = { rtol: 1e-6, atol: 1e-6 };
 const ADAM: AdamStepScalars = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, stepSize: 0.01 / (1 - 0.9), biasCorrection2Sqrt: Math.sqrt(1 - 0.999) };
@@ -63,8 +63,10 @@ describe('adam_', () => {
     const sized = Array.from({ length: count }, (_, i) => sizes[i % sizes.length]);
     const fused = sized.map((size, i) => operands(size, i));
     const single = sized.map((size, i) => operands(size, i));
+    const live = memory().liveBuffers;
     twoSteps(fused, false);
     twoSteps(single, true);
+    expect(memory().liveBuffers, 'the unused slots\' stand-ins are released').toBe(live);
     expect(await bits(fused)).toEqual(await bits(single));
     dispose([...fused, ...single]);
   });

@@ -50,16 +50,17 @@ function slotBindings(slots: number): SlotBindings {
  *   w -= stepSize * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  * WGSL cannot index bindings, so slot k has its own four bindings and a
  * `switch` picks them. Each slot starts on a workgroup boundary
- * (`firstGroup`, ascending), so every workgroup updates one parameter. The slot count is in the declarations and in the spec (the
- * pipeline-cache key), from `adamSlots`.
+ * (`firstGroup`, ascending), so every workgroup updates one parameter.
+ * All slot counts share the name `adam`, so the spec `{ slots }` keys the
+ * pipeline cache.
  */
 function defineAdamKernel(slots: number) {
   return defineKernel({
     name: 'adam',
     params: { ...SCALARS, firstGroup: ['u32', slots], count: ['u32', slots] },
     bindings: slotBindings(slots),
-    source: ({ slots: n }: { slots: number }) => {
-      const cases = Array.from({ length: n }, (_, k) => /* wgsl */ `
+    source: (_cacheKey: { slots: number }) => {
+      const cases = Array.from({ length: slots }, (_, k) => /* wgsl */ `
     case ${k}u: {
       let r = adamElement(param${k}[j], grad${k}[j], expAvg${k}[j], expAvgSq${k}[j]);
       expAvg${k}[j] = r.m;
@@ -81,7 +82,7 @@ ${WGSL_FLAT_WORKGROUP}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let group = flatWorkgroup(wid, nwg);
   var slot = 0u;
-  for (var k = 1u; k < ${n}u; k++) {
+  for (var k = 1u; k < ${slots}u; k++) {
     if (group >= p.firstGroup[k]) { slot = k; }
   }
   let j = (group - p.firstGroup[slot]) * ${WORKGROUP}u + li;
@@ -114,25 +115,22 @@ export function adamSlots(rt: Runtime): number {
 }
 
 /**
- * Bindable stand-ins for the unused slots of a dispatch: WebGPU forbids a
- * buffer both read and written in one dispatch, and overlapping writable
- * ranges, so reads share one buffer and each written binding gets its own
- * aligned range of another. Allocated once per runtime and kept.
+ * Bindable stand-ins for `unused` slots of a dispatch, in the order param,
+ * grad, expAvg, expAvgSq per slot: WebGPU forbids a buffer both read and
+ * written in one dispatch, and overlapping writable ranges, so the reads
+ * share one buffer and each written binding gets its own aligned range of
+ * another. Release them after the dispatch is encoded: later work that
+ * reuses them runs after it.
  */
-const unusedSlotBuffers = new WeakMap<Runtime, { read: DeviceBuffer; written: DeviceBuffer }>();
-
-/** Slot `k`'s (> 0) stand-in buffers, in the order param, grad, expAvg, expAvgSq. */
-function unusedSlot(rt: Runtime, k: number): DeviceBuffer[] {
+function standIns(rt: Runtime, unused: number): { slots: DeviceBuffer[][]; allocated: DeviceBuffer[] } {
+  if (unused === 0) return { slots: [], allocated: [] };
   const align = rt.limits.minStorageBufferOffsetAlignment;
   const writtenPerSlot = BUFFERS_PER_SLOT - 1;
-  let unused = unusedSlotBuffers.get(rt);
-  if (!unused) {
-    unused = { read: rt.alloc(4, 'adam.unusedSlot'), written: rt.alloc((adamSlots(rt) - 1) * writtenPerSlot * align, 'adam.unusedSlot') };
-    unusedSlotBuffers.set(rt, unused);
-  }
-  const { read, written } = unused;
-  const [param, expAvg, expAvgSq] = [0, 1, 2].map((b): DeviceBuffer => ({ buffer: written.buffer, size: written.size, bytes: 4, offset: ((k - 1) * writtenPerSlot + b) * align }));
-  return [param, read, expAvg, expAvgSq];
+  const read = rt.alloc(4, 'adam.unusedSlot');
+  const written = rt.alloc(unused * writtenPerSlot * align, 'adam.unusedSlot');
+  const range = (i: number): DeviceBuffer => ({ buffer: written.buffer, size: written.size, bytes: 4, offset: i * align });
+  const slots = Array.from({ length: unused }, (_, u) => [range(u * writtenPerSlot), read, range(u * writtenPerSlot + 1), range(u * writtenPerSlot + 2)]);
+  return { slots, allocated: [read, written] };
 }
 
 /**
@@ -151,18 +149,24 @@ export function adam(rt: Runtime, operands: readonly AdamOperands[], s: AdamStep
   };
   const kernel = adamKernel(slots);
   for (let first = 0; first < ranges.length; first += slots) {
+    const used = ranges.slice(first, first + slots);
+    const unused = standIns(rt, slots - used.length);
     const buffers: { -readonly [K in keyof SlotBindings]: DeviceBuffer } = {};
     const firstGroup: number[] = [];
     const count: number[] = [];
     let groups = 0;
     for (let k = 0; k < slots; k++) {
-      const range = ranges[first + k];
-      [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = range ? range.views : unusedSlot(rt, k);
+      const range = used[k];
+      [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = range ? range.views : unused.slots[k - used.length];
       // An unused slot starts at the end of the grid, so no workgroup picks it.
       firstGroup.push(groups);
       count.push(range?.count ?? 0);
       groups += Math.ceil((range?.count ?? 0) / WORKGROUP);
     }
-    rt.dispatch(kernel, { slots }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
+    try {
+      rt.dispatch(kernel, { slots }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
+    } finally {
+      for (const b of unused.allocated) rt.release(b);
+    }
   }
 }
