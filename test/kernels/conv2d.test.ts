@@ -2,8 +2,8 @@
 // every tile configuration (the adapter's own and the other one).
 import { describe, expect, it } from 'vitest';
 import {
-  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, rt,
-  type ConvGeometry, type ConvTiles, type DeviceBuffer,
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, namedConvTiles, rt,
+  type ConvGeometry, type ConvTiles, type DeviceBuffer, type Runtime,
 } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 import { expectClose } from '../helpers/golden.ts';
@@ -26,9 +26,16 @@ const cases: Case[] = [
   // Enough rows (N * Ho) that the weight gradient splits its reduction.
   [3, 2, 3, 40, 12, 3, 1, 1],
   [1, 3, 2, 64, 20, 4, 2, 1],
-  // Big enough (>= 256 invocations) for 16-pixel blocks; the cases above get 4-pixel ones.
   [1, 12, 20, 48, 40, 3, 1, 1],
   [3, 16, 24, 40, 40, 4, 2, 1],
+  // CycleGAN's small layers on the software tiles: a ResNet block's 8x8
+  // (8-pixel blocks), a PatchGAN tail's 3x3 (4-pixel blocks, several channel
+  // blocks per workgroup), RGB in wide rows (4 channels x 16 pixels) and in
+  // short ones (4 x 8), each in every pass.
+  [1, 24, 20, 10, 10, 3, 1, 0],
+  [1, 40, 36, 4, 4, 4, 1, 1],
+  [1, 3, 6, 22, 22, 7, 1, 0],
+  [1, 2, 3, 12, 12, 4, 2, 1],
 ];
 
 function geometry([N, C, K, H, W, k, s, p]: Case): ConvGeometry {
@@ -117,5 +124,51 @@ describe.each(configs)('conv kernels, %s', (_, t) => {
     expectClose(rgxb, gxb, { rtol: 2e-5 }, 'input grad + bias', [g.N, g.C, g.H, g.W]);
     expectClose(rgw, f32(gw), { rtol: 2e-5 }, 'weight grad', [g.K, g.C, g.kH, g.kW]);
     for (const buf of [...bufs, ...out, bc]) rt().release(buf);
+  });
+});
+
+/** The kernel, block (channels x pixels, or weight-gradient channels) and workgroup count of each dispatch `encode` makes. */
+function dispatchesOf(encode: () => void): string[] {
+  const runtime = rt();
+  const dispatch = runtime.dispatch;
+  const seen: string[] = [];
+  runtime.dispatch = ((kernel, spec, buffers, params, grid) => {
+    const t = spec as ConvTiles;
+    const block = kernel.name === 'conv2dWeightGrad' ? `${4 * t.kv}x${t.cb}` : `${t.cb}x${4 * t.pv}`;
+    if (kernel.name.startsWith('conv2d')) seen.push(`${kernel.name} ${block} ${grid[0] * grid[1] * grid[2]}`);
+    dispatch.call(runtime, kernel, spec, buffers, params, grid);
+  }) as Runtime['dispatch'];
+  try {
+    encode();
+  } finally {
+    runtime.dispatch = dispatch;
+  }
+  return seen;
+}
+
+describe('conv tiles per shape', () => {
+  // [case, tiles, forward, input grad, weight grad]: the block and workgroup count each pass dispatches.
+  const expected: Array<[Case, string, string, string, string]> = [
+    // A ResNet block at the demo's 32 px: 8 rows x 4 channel blocks of 8 x 8, in 2 workgroups of 16.
+    [[1, 32, 32, 10, 10, 3, 1, 0], 'cpu', '8x8 2', '8x8 5', '16x8 5'],
+    // The PatchGAN's 64 -> 128 on 4x4: rows of 3 pixels take 4-pixel blocks, 48 items fill 3 workgroups (not 16).
+    [[1, 64, 128, 4, 4, 4, 1, 1], 'cpu', '8x4 3', '8x4 2', '16x8 64'],
+    // RGB out of 8 channels on 38x38: 4 output channels x 16 pixels forward.
+    [[1, 8, 3, 38, 38, 7, 1, 0], 'cpu', '4x16 4', '8x8 12', '4x8 13'],
+    // On a GPU the rule keeps 8 x 4 blocks; RGB gets 4 x 8.
+    [[1, 32, 32, 10, 10, 3, 1, 0], 'gpu', '8x4 1', '8x4 2', '4x8 5'],
+    [[1, 8, 3, 38, 38, 7, 1, 0], 'gpu', '4x8 2', '8x4 6', '4x8 4'],
+  ];
+  it.each(expected.map(([c, tiles, ...passes]) => [`${JSON.stringify(c)} ${tiles}`, c, tiles, passes] as const))('%s', (_, c, name, passes) => {
+    const g = geometry(c);
+    const t = namedConvTiles(name);
+    const [x, w, gy, out] = [g.N * g.C * g.H * g.W, g.K * g.C * g.kH * g.kW, g.N * g.K * g.Ho * g.Wo, g.N * g.C * g.H * g.W + g.K * g.C * g.kH * g.kW].map((n) => rt().alloc(n * 4));
+    const seen = dispatchesOf(() => {
+      conv2dForward(rt(), x, w, null, out, g, t);
+      conv2dInputGrad(rt(), gy, w, null, out, g, t);
+      conv2dWeightGrad(rt(), x, gy, out, g, t);
+    });
+    expect(seen).toEqual([`conv2dForward ${passes[0]}`, `conv2dInputGrad ${passes[1]}`, `conv2dWeightGrad ${passes[2]}`]);
+    for (const b of [x, w, gy, out]) rt().release(b);
   });
 });
