@@ -43,6 +43,28 @@ const convCase = (C: number, K: number, H: number, k: number, s: number, p: numb
   passes: convPasses,
 });
 
+/**
+ * Every conv of a small CycleGAN (ResNet generator with 6 blocks, 3-layer
+ * PatchGAN) at `size` px: few pixels and channels, where parallelism, not
+ * the large-shape rate, decides. Its transposed convs are the adjoints of
+ * the two downsampling convs, so those cases' passes cover them.
+ */
+function smallCycleGanCases(size: number, ngf: number, ndf: number, label: string): Case[] {
+  const note = (layer: string) => ` (${label} ${layer})`;
+  return [
+    convCase(3, ngf, size + 6, 7, 1, 0, note('G in')),
+    convCase(ngf, 2 * ngf, size, 3, 2, 1, note('G down 1')),
+    convCase(2 * ngf, 4 * ngf, size / 2, 3, 2, 1, note('G down 2')),
+    convCase(4 * ngf, 4 * ngf, size / 4 + 2, 3, 1, 0, note('resnet block')),
+    convCase(ngf, 3, size + 6, 7, 1, 0, note('G out')),
+    convCase(3, ndf, size, 4, 2, 1, note('D1')),
+    convCase(ndf, 2 * ndf, size / 2, 4, 2, 1, note('D2')),
+    convCase(2 * ndf, 4 * ndf, size / 4, 4, 2, 1, note('D3')),
+    convCase(4 * ndf, 8 * ndf, size / 8, 4, 1, 1, note('D4')),
+    convCase(8 * ndf, 1, size / 8 - 1, 4, 1, 1, note('D5')),
+  ];
+}
+
 const cases: Case[] = [
   convCase(256, 256, 64, 3, 1, 1, ' (resnet block)'),
   convCase(64, 64, 32, 3, 1, 1),
@@ -51,6 +73,8 @@ const cases: Case[] = [
   convCase(128, 256, 64, 4, 2, 1, ' (D3)'),
   convCase(3, 64, 262, 7, 1, 0, ' (G in)'),
   convCase(64, 3, 262, 7, 1, 0, ' (G out)'),
+  ...smallCycleGanCases(32, 8, 16, 'demo'),
+  ...smallCycleGanCases(64, 32, 32, '64px'),
   {
     // 256 -> 128 channels, 64x64 -> 128x128: the adjoint of a 128 -> 256, 128x128 -> 64x64 conv.
     kernel: 'convTranspose2d',
