@@ -20,6 +20,7 @@ export {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type ParamUpdate,
   type OptimizerState,
   type OptimizerStateJson,
   type OptimizerStateSource,
