@@ -130,18 +130,20 @@ describe.each(configs)('conv kernels, %s', (_, t) => {
 /** The kernel, block (channels x pixels, or weight-gradient channels) and workgroup count of each dispatch `encode` makes. */
 function dispatchesOf(encode: () => void): string[] {
   const runtime = rt();
-  const dispatch = runtime.dispatch;
+  const original = runtime.dispatch;
+  const dispatch = original.bind(runtime);
   const seen: string[] = [];
-  runtime.dispatch = ((kernel, spec, buffers, params, grid) => {
+  runtime.dispatch = ((...args: Parameters<Runtime['dispatch']>) => {
+    const [kernel, spec, , , grid] = args;
     const t = spec as ConvTiles;
     const block = kernel.name === 'conv2dWeightGrad' ? `${4 * t.kv}x${t.cb}` : `${t.cb}x${4 * t.pv}`;
     if (kernel.name.startsWith('conv2d')) seen.push(`${kernel.name} ${block} ${grid[0] * grid[1] * grid[2]}`);
-    dispatch.call(runtime, kernel, spec, buffers, params, grid);
+    dispatch(...args);
   }) as Runtime['dispatch'];
   try {
     encode();
   } finally {
-    runtime.dispatch = dispatch;
+    runtime.dispatch = original;
   }
   return seen;
 }
