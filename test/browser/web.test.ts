@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { CycleGAN, type ImageU8 } from '@stripes/cyclegan';
+import { DEFAULT_SIZE } from '@stripes/cyclegan/demo';
 import { readImage, saveTrainingCheckpoint, writePng } from '@stripes/cyclegan/node';
 import { encodeStateDict } from '@stripes/nn';
 import { Rng } from '@stripes/tensor';
@@ -186,13 +187,13 @@ describe('the web page in Chromium', () => {
     const plot = await page.$eval('#loss-plot', (e) => ({ texts: Array.from(e.querySelectorAll('svg text'), (t) => t.textContent), marks: e.querySelectorAll('svg circle, svg polyline').length }));
     expect(plot.texts).toEqual(expect.arrayContaining(Object.keys(losses)));
     expect(plot.marks).toBeGreaterThanOrEqual(8);
-    // The sample grid of the first step: six 32 px tiles, not blank.
+    // The sample grid of the first step: six tiles of the demo's size, not blank.
     const grid = await page.$eval('#train-grid', (c) => {
       const canvas = c as HTMLCanvasElement;
       return { width: canvas.width, height: canvas.height, values: new Set(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data).size };
     });
-    expect(grid.width).toBe(6 * 32 + 5 * 2);
-    expect(grid.height).toBe(32);
+    expect(grid.width).toBe(6 * DEFAULT_SIZE + 5 * 2);
+    expect(grid.height).toBe(DEFAULT_SIZE);
     expect(grid.values).toBeGreaterThan(20);
     await page.close();
   });

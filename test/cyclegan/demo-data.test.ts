@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@stripes/tensor';
 import {
   DEFAULT_COUNTS,
+  DEFAULT_SIZE,
   MIN_SEPARATION,
   SPLITS,
   drawScene,
@@ -40,7 +41,7 @@ describe('generateMiniZebra', () => {
     const dir = join(root, 'layout');
     const r = generateMiniZebra({ outDir: dir, seed: 3, counts: SMALL });
     expect(r.generated).toBe(true);
-    expect(r.manifest).toMatchObject({ seed: 3, size: 32, counts: SMALL });
+    expect(r.manifest).toMatchObject({ seed: 3, size: DEFAULT_SIZE, counts: SMALL });
     for (const split of SPLITS) {
       const names = Array.from({ length: SMALL[split] }, (_, i) => imageName(split, i));
       expect(filesOf(join(dir, split))).toEqual(names);
@@ -48,7 +49,7 @@ describe('generateMiniZebra', () => {
       expect(filesOf(join(dir, 'backgrounds', split))).toEqual(names);
     }
     const img = readImage(join(dir, 'trainA', imageName('trainA', 0)));
-    expect([img.width, img.height, img.channels]).toEqual([32, 32, 3]);
+    expect([img.width, img.height, img.channels]).toEqual([DEFAULT_SIZE, DEFAULT_SIZE, 3]);
     const mask = readImage(join(dir, 'masks', 'trainA', imageName('trainA', 0)));
     expect(mask.channels).toBe(1);
     expect(new Set(mask.data)).toEqual(new Set([0, 255]));
@@ -57,7 +58,8 @@ describe('generateMiniZebra', () => {
     expect(readMiniZebraManifest(join(root, 'nowhere'))).toBeNull();
   });
 
-  it('defaults to 32 px and 200/200/50/50 images', () => {
+  it('defaults to 48 px and 200/200/50/50 images', () => {
+    expect(DEFAULT_SIZE).toBe(48);
     expect(DEFAULT_COUNTS).toEqual({ trainA: 200, trainB: 200, testA: 50, testB: 50 });
   });
 
@@ -116,7 +118,7 @@ describe('generateMiniZebra', () => {
     const split = loadMiniZebraSplit(dir, 'testB');
     expect(split.names).toEqual([0, 1, 2, 3].map((i) => imageName('testB', i)));
     split.names.forEach((_, i) => {
-      const scene = renderEntry(6, 32, 'testB', i);
+      const scene = renderEntry(6, DEFAULT_SIZE, 'testB', i);
       expect(split.images[i].data).toEqual(scene.image.data);
       expect(split.masks[i]).toEqual(scene.mask);
       expect(split.backgrounds[i].data).toEqual(scene.background.data);

@@ -11,14 +11,14 @@ import {
 import { DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, renderEntry, type Split } from '@stripes/cyclegan/demo';
 import { tensor, throttle, tidy, type Rng, type Tensor } from '@stripes/tensor';
 
-/** `npm run demo`'s settings: the data set's default size (32 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
+/** `npm run demo`'s settings: the data set's default size (DEFAULT_SIZE, 48 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
 export const DEMO = {
   size: DEFAULT_SIZE,
   images: { A: DEFAULT_COUNTS.trainA, B: DEFAULT_COUNTS.trainB },
   model: modelOptionsOf(DEMO_OPTIONS),
 } as const;
 
-/** The demo trains on its 32 px images as they are, with random flips (`--preprocess none`). */
+/** The demo trains on its images as they are, with random flips (`--preprocess none`). */
 const TRANSFORM: TransformOptions = { preprocess: 'none', loadSize: DEMO.size, cropSize: DEMO.size, noFlip: false, channels: 3 };
 
 /** What one step reports; losses and the grid only when asked for (each costs a readback). */

@@ -19,4 +19,4 @@ export {
   type PlainCoatParams,
   type ZebraCoatParams,
 } from './scene.ts';
-export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './entries.ts';
+export { SPLITS, DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, DEMO_REFERENCE, coatOf, imageName, imageSeed, renderEntry, type Split, type SplitCounts } from './entries.ts';
