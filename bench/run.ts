@@ -5,6 +5,8 @@
  */
 const BENCHES = { kernels: './kernels.bench.ts', train: './train.bench.ts' } as const;
 
+// `pnpm run bench -- train` passes the `--` through; `npm run bench -- train` does not.
+if (process.argv[2] === '--') process.argv.splice(2, 1);
 const name = process.argv[2];
 let bench: string = BENCHES.kernels;
 if (name in BENCHES) {
