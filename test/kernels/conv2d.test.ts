@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, namedConvTiles, rt,
-  type ConvGeometry, type ConvTiles, type DeviceBuffer, type Runtime,
+  type ConvGeometry, type ConvTiles, type Runtime,
 } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
+import { download, upload } from '../helpers/buffers.ts';
 import { expectClose } from '../helpers/golden.ts';
 
 type Case = [N: number, C: number, K: number, H: number, W: number, k: number, s: number | [number, number], p: number | [number, number]];
@@ -64,16 +65,6 @@ function eachTerm(g: ConvGeometry, f: (xi: number, wi: number, yi: number) => vo
 
 function random(n: number, rng: Rng): Float32Array {
   return rng.fillNormal(new Float32Array(n));
-}
-
-function upload(data: Float32Array): DeviceBuffer {
-  const b = rt().alloc(Math.max(4, data.byteLength));
-  rt().write(b, data);
-  return b;
-}
-
-async function download(b: DeviceBuffer, n: number): Promise<Float32Array> {
-  return new Float32Array(await rt().read(b, 0, n * 4));
 }
 
 // Both classes of adapter's configuration run here, whichever adapter this is.

@@ -1,17 +1,8 @@
 // instanceNorm2d / instanceNorm2dBackward kernels against an f64 reference, on raw device buffers.
 import { describe, expect, it } from 'vitest';
-import { instanceNorm2d, instanceNorm2dBackward, rt, type DeviceBuffer, type InstanceNorm2dArgs } from '@stripes/kernels';
+import { instanceNorm2d, instanceNorm2dBackward, rt, type InstanceNorm2dArgs } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
-
-function upload(data: Float32Array): DeviceBuffer {
-  const b = rt().alloc(Math.max(4, data.byteLength));
-  rt().write(b, data);
-  return b;
-}
-
-async function download(b: DeviceBuffer, n: number): Promise<Float32Array> {
-  return new Float32Array(await rt().read(b, 0, n * 4));
-}
+import { download, upload } from '../helpers/buffers.ts';
 
 /** Worst |a - e| relative to max |e| (at least `floor`). */
 function relErr(actual: Float32Array, expected: Float64Array, floor = 1): number {

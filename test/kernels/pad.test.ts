@@ -1,17 +1,8 @@
 // pad / padBackward kernels against a plain-TS reference, on raw device buffers.
 import { describe, expect, it } from 'vitest';
-import { pad, padBackward, padOutputSize, rt, type DeviceBuffer, type Pad2d, type PadArgs, type PadMode } from '@stripes/kernels';
+import { pad, padBackward, padOutputSize, rt, type Pad2d, type PadArgs, type PadMode } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
-
-function upload(data: Float32Array): DeviceBuffer {
-  const b = rt().alloc(Math.max(4, data.byteLength));
-  rt().write(b, data);
-  return b;
-}
-
-async function download(b: DeviceBuffer, n: number): Promise<Float32Array> {
-  return new Float32Array(await rt().read(b, 0, n * 4));
-}
+import { download, upload } from '../helpers/buffers.ts';
 
 /** The input index output index `o` copies, or -1 for the constant (PyTorch's definitions). */
 function source(mode: PadMode, o: number, before: number, n: number): number {
