@@ -1,8 +1,9 @@
 // The three conv kernels against plain f64 loops, on awkward shapes and with
-// every tile configuration (the adapter's own and the other one).
+// every tile configuration (the adapter's own and the other one); reflect
+// padding bitwise against the pad kernel then an unpadded convolution.
 import { describe, expect, it } from 'vitest';
 import {
-  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, namedConvTiles, rt,
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, namedConvTiles, pad, reflectPaddedGeometry, rt,
   type ConvGeometry, type ConvTiles, type Runtime,
 } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
@@ -116,6 +117,40 @@ describe.each(configs)('conv kernels, %s', (_, t) => {
     expectClose(rgw, f32(gw), { rtol: 2e-5 }, 'weight grad', [g.K, g.C, g.kH, g.kW]);
     for (const buf of [...bufs, ...out, bc]) rt().release(buf);
   });
+});
+
+describe.each(configs)('reflect-padded conv kernels, %s', (_, t) => {
+  // Each case padded by reflection: padding below H and W (the cases' own stride and padding).
+  const reflectCases = cases.filter(([, , , H, W, , , p]) => (typeof p === 'number' ? [p, p] : p).every((d, i) => d > 0 && d < [H, W][i]));
+  const run = (c: Case, bindingBytes: number) => async () => {
+    const g = geometry(c);
+    const padded = reflectPaddedGeometry(g);
+    const rng = new Rng(5);
+    const nx = g.N * g.C * g.H * g.W;
+    const nw = g.K * g.C * g.kH * g.kW;
+    const ny = g.N * g.K * g.Ho * g.Wo;
+    const [xb, wb, bb, gyb] = [random(nx, rng), random(nw, rng), random(g.K, rng), random(ny, rng)].map(upload);
+    const xPadded = rt().alloc(g.N * g.C * padded.H * padded.W * 4);
+    pad(rt(), 'reflect', xb, xPadded, { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] });
+    const out = [ny, ny, nw, nw].map((n) => rt().alloc(n * 4));
+    const limit = rt().maxBindingBytes;
+    rt().maxBindingBytes = bindingBytes;
+    try {
+      conv2dForward(rt(), xb, wb, bb, out[0], g, t, 'reflect');
+      conv2dForward(rt(), xPadded, wb, bb, out[1], padded, t);
+    } finally {
+      rt().maxBindingBytes = limit;
+    }
+    conv2dWeightGrad(rt(), xb, gyb, out[2], g, t, 'reflect');
+    conv2dWeightGrad(rt(), xPadded, gyb, out[3], padded, t);
+    const [y, yWant, gw, gwWant] = await Promise.all(out.map((buf, i) => download(buf, [ny, ny, nw, nw][i])));
+    expect(y).toEqual(yWant);
+    expect(gw).toEqual(gwWant);
+    for (const buf of [xb, wb, bb, gyb, xPadded, ...out]) rt().release(buf);
+  };
+  it.each(reflectCases.map((c) => [JSON.stringify(c), c] as const))('%s: forward and weight gradient', (_name, c) => run(c, rt().maxBindingBytes)());
+  // Larger than one binding, the forward pads a copy and runs in bands of the padded input.
+  it('[1, 5, 6, 13, 11, 3, 1, 1] in 2 KiB bindings: the forward', run([1, 5, 6, 13, 11, 3, 1, 1], 2048));
 });
 
 /** The kernel, block (channels x pixels, or weight-gradient channels) and workgroup count of each dispatch `encode` makes. */

@@ -1,4 +1,4 @@
-// packChannelsLast: the convolutions' channels-last operand, exact against an index-by-index copy.
+// packChannelsLast: the convolutions' channels-last operand (plain and reflection-padded), exact against an index-by-index copy.
 import { describe, expect, it } from 'vitest';
 import { packChannelsLast, rt } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
@@ -27,10 +27,45 @@ describe('packChannelsLast', () => {
     rt().release(buf);
   });
 
+  it.each([
+    [2, 3, 3, 5, 1, 1],
+    [1, 5, 4, 4, 3, 2],
+    [1, 9, 2, 7, 1, 3],
+  ])('[A %i, B %i, %ix%i planes] reflection-padded by [%i, %i]: each padded position holds its mirrored source', async (A, B, h, w, pH, pW) => {
+    const rng = new Rng(A * 100 + B);
+    const src = Float32Array.from({ length: A * B * h * w }, () => rng.normal());
+    const buf = rt().alloc(src.byteLength);
+    rt().write(buf, src);
+    const bPad = Math.ceil(B / 4) * 4;
+    const Hp = h + 2 * pH;
+    const Wp = w + 2 * pW;
+    const out = packChannelsLast(rt(), buf, A, B, h * w, bPad, false, { h, w, pH, pW });
+    const got = new Float32Array(await rt().read(out, 0, A * Hp * Wp * bPad * 4));
+    const mirror = (i: number, n: number): number => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+    const want = new Float32Array(A * Hp * Wp * bPad);
+    for (let a = 0; a < A; a++) {
+      for (let b = 0; b < B; b++) {
+        for (let y = 0; y < Hp; y++) {
+          for (let x = 0; x < Wp; x++) want[((a * Hp + y) * Wp + x) * bPad + b] = src[((a * B + b) * h + mirror(y - pH, h)) * w + mirror(x - pW, w)];
+        }
+      }
+    }
+    expect(got).toEqual(want);
+    rt().release(out);
+    rt().release(buf);
+  });
+
   it('refuses a padded width that is not whole vec4s or narrower than B', () => {
     const buf = rt().alloc(64);
     expect(() => packChannelsLast(rt(), buf, 1, 3, 4, 6, false)).toThrow(/^packChannelsLast: bPad 6 must be a multiple of 4 and at least B = 3$/);
     expect(() => packChannelsLast(rt(), buf, 1, 5, 2, 4, false)).toThrow(/^packChannelsLast: bPad 4 must be a multiple of 4 and at least B = 5$/);
+    rt().release(buf);
+  });
+
+  it('refuses reflection padding as large as the plane, or a plane that is not D', () => {
+    const buf = rt().alloc(64);
+    expect(() => packChannelsLast(rt(), buf, 1, 1, 6, 4, false, { h: 2, w: 3, pH: 2, pW: 0 })).toThrow(/^packChannelsLast: reflection padding \[2, 0\] of 2x3 planes/);
+    expect(() => packChannelsLast(rt(), buf, 1, 1, 5, 4, false, { h: 2, w: 3, pH: 1, pW: 1 })).toThrow(/needs D = h w \(got 5\)/);
     rt().release(buf);
   });
 });

@@ -17,9 +17,9 @@ export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
 export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
-  type ConvGeometry, type ConvTiles, type ConvTilesName,
+  reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
-export { packChannelsLast, packChannelsLastKernel } from './ops/packChannelsLast.ts';
+export { packChannelsLast, packChannelsLastKernel, type PackReflectPadding } from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';

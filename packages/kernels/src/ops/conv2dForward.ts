@@ -1,10 +1,11 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, TAP_CHUNK, wgslOuterProduct, wgslStoreBlock,
-  WGSL_GUARDED_LOAD, type ConvGeometry, type ConvTiles,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
+  wgslStoreBlock, WGSL_GUARDED_LOAD, WGSL_REFLECTED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
+import { pad } from './pad.ts';
 
 /**
  * y = conv2d(x, w) + bias as an implicit GEMM [K, C*kH*kW] x [C*kH*kW, pixels].
@@ -14,15 +15,18 @@ import { packChannelsLast } from './packChannelsLast.ts';
  * weights come channels-last ([C*kH*kW, Kpad]) so a tap's channel block is
  * cb/4 vec4s. (Carrying inputs across loop iterations instead measured 2x
  * slower on lavapipe: loop-carried values are blended under the loop mask.)
+ * With `reflect` the input is read through reflected row and column indices
+ * instead of zero-padded ones (a row's index once per row and tap row, a
+ * column's once per window load), so reflection padding needs no padded copy.
  * Also serves as conv_transpose2d's input gradient.
  */
 export const conv2dForwardKernel = defineKernel({
   name: 'conv2dForward',
   params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', tilesW: 'u32', tiles: 'u32', items: 'u32', Kq: 'u32' },
   bindings: { x: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', y: 'read_write' },
-  source: ({ wg, cb, pv }: ConvTiles) => /* wgsl */ `
+  source: ({ wg, cb, pv, reflect = false }: ConvTiles & { reflect?: boolean }) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
-${WGSL_GUARDED_LOAD('x')}
+${reflect ? WGSL_REFLECTED_LOAD('x') : WGSL_GUARDED_LOAD('x')}
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -47,9 +51,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let plane = (n * C + c) * H * W;
     for (var kh = 0u; kh < kH; kh++) {
       let ih = ih0 + i32(kh);
-      let inside = ih >= 0 && ih < i32(H);
+      ${reflect ? `let base = plane + reflectIndex(ih, i32(H)) * W;
+      let len = W;` : `let inside = ih >= 0 && ih < i32(H);
       let base = plane + select(0u, u32(ih) * W, inside);
-      let len = select(0u, W, inside);
+      let len = select(0u, W, inside);`}
       let wTap = (c * kH + kh) * kW * Kq + kq0;
       // Taps kw = r + sW m of phase r read columns iw0 + r + sW (m + j) for
       // pixel j: a chunk of TAP_CHUNK taps shares one window of columns.
@@ -83,7 +88,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * `bias` null adds nothing. `tiles` defaults to the adapter's configuration.
  * When x or y is larger than one storage binding, the output is computed a
  * band of rows at a time from a copy of the input rows it needs: every output
- * value is the same sum in the same order as in one dispatch.
+ * value is the same sum in the same order as in one dispatch. (With reflect
+ * padding, the bands' rows would mirror about the image's edges, not the
+ * band's: such a convolution pads a copy first, then runs unpadded bands.)
  */
 export function conv2dForward(
   rt: Runtime,
@@ -93,7 +100,16 @@ export function conv2dForward(
   y: DeviceBuffer,
   g: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
+  paddingMode: ConvPaddingMode = 'zeros',
 ): void {
+  if (paddingMode === 'reflect' && (!rt.fitsWhole(x) || !rt.fitsWhole(y))) {
+    const padded = reflectPaddedGeometry(g);
+    const xPadded = rt.alloc(g.N * g.C * padded.H * padded.W * 4, 'conv reflect-padded input');
+    pad(rt, 'reflect', x, xPadded, { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] });
+    conv2dForward(rt, xPadded, w, bias, y, padded, adapterTiles);
+    rt.release(xPadded);
+    return;
+  }
   if (!rt.fitsWhole(x) || !rt.fitsWhole(y)) {
     forwardInBands(rt, x, w, bias, y, g, adapterTiles);
     return;
@@ -106,7 +122,9 @@ export function conv2dForward(
   const items = count * (kPad / tiles.cb);
   const params = { ...g, hasBias: bias ? 1 : 0, tilesW, tiles: count, items, Kq: kPad / 4 };
   // Without a bias any bound buffer will do: the kernel never reads it.
-  rt.dispatch(conv2dForwardKernel, tiles, { x, wp, bias: bias ?? wp, y }, params, gridFor(items, tiles.wg));
+  // Only reflect padding adds to the spec: the zero-padding pipeline and its cache key stay as they were.
+  const spec = paddingMode === 'reflect' ? { ...tiles, reflect: true } : tiles;
+  rt.dispatch(conv2dForwardKernel, spec, { x, wp, bias: bias ?? wp, y }, params, gridFor(items, tiles.wg));
 }
 
 /** Output rows [r0, r1) read input rows from r0 sH - pH; the band starts at the first of them inside the image, and its padding covers the rest. */

@@ -1,6 +1,9 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { CONV_GEOMETRY_PARAMS, defaultConvTiles, weightGradTiles, wgslOuterProduct, wgslStoreBlock, type ConvGeometry, type ConvTiles } from './convTiles.ts';
+import {
+  CONV_GEOMETRY_PARAMS, defaultConvTiles, reflectPaddedGeometry, weightGradTiles, wgslOuterProduct, wgslStoreBlock, type ConvGeometry,
+  type ConvPaddingMode, type ConvTiles,
+} from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
 import { reduce } from './reduce.ts';
 
@@ -95,16 +98,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /**
  * Encodes gw [K, C, kH, kW] = sum over n, oh, ow of gy [N, K, Ho, Wo] times the
  * matching x [N, C, H, W] taps, for the convolution `g`. `tiles` defaults to
- * the adapter's configuration.
+ * the adapter's configuration. With reflect padding, x is packed
+ * reflection-padded and the kernel runs unpadded on the padded geometry:
+ * the dispatch of reflection padding followed by an unpadded convolution.
  */
 export function conv2dWeightGrad(
   rt: Runtime,
   x: DeviceBuffer,
   gy: DeviceBuffer,
   gw: DeviceBuffer,
-  g: ConvGeometry,
+  geometry: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
+  paddingMode: ConvPaddingMode = 'zeros',
 ): void {
+  // Reflect padding: x packed reflection-padded, and the padded geometry's unpadded convolution.
+  const { H, W, pH, pW } = geometry;
+  const reflectPadding = paddingMode === 'reflect' ? { h: H, w: W, pH, pW } : undefined;
+  const g = reflectPadding ? reflectPaddedGeometry(geometry) : geometry;
   const tiles = weightGradTiles(adapterTiles, g.C, g.K);
   const kPad = Math.ceil(g.K / (4 * tiles.kv)) * 4 * tiles.kv;
   const cPad = Math.ceil(g.C / tiles.cb) * tiles.cb;
@@ -121,7 +131,7 @@ export function conv2dWeightGrad(
   const items = taps * splits * blocks;
   const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
   const grid = gridFor(items, tiles.wg);
-  const xp = packChannelsLast(rt, x, g.N, g.C, g.H * g.W, cPad, false);
+  const xp = packChannelsLast(rt, x, g.N, g.C, H * W, cPad, false, reflectPadding);
   const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad, false);
   if (splits === 1) {
     rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial: gw }, params, grid);

@@ -116,6 +116,21 @@ export const CONV_GEOMETRY_PARAMS = {
   N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', Ho: 'u32', Wo: 'u32', kH: 'u32', kW: 'u32', sH: 'u32', sW: 'u32', pH: 'u32', pW: 'u32',
 } as const satisfies Record<keyof ConvGeometry, 'u32'>;
 
+/**
+ * What a convolution reads outside the input: 'zeros', or 'reflect' (the
+ * input mirrored about its edge without repeating it, as PyTorch's
+ * padding_mode='reflect'; needs pH < H and pW < W). A reflect-padded
+ * convolution is the same sums in the same order as reflection padding
+ * followed by an unpadded convolution (`reflectPaddedGeometry`), without the
+ * padded copy of its input.
+ */
+export type ConvPaddingMode = 'zeros' | 'reflect';
+
+/** The unpadded convolution over the reflection-padded input that a reflect-padded convolution `g` equals. */
+export function reflectPaddedGeometry(g: ConvGeometry): ConvGeometry {
+  return { ...g, H: g.H + 2 * g.pH, W: g.W + 2 * g.pW, pH: 0, pW: 0 };
+}
+
 /** Output size of a convolution along one axis (floor division, as PyTorch). */
 export function convOutSize(size: number, k: number, stride: number, pad: number): number {
   return Math.floor((size + 2 * pad - k) / stride) + 1;
@@ -130,6 +145,28 @@ export const WGSL_GUARDED_LOAD = (array: string): string => /* wgsl */ `
 fn load_${array}(base: u32, i: i32, len: u32) -> f32 {
   let ok = i >= 0 && i < i32(len);
   return select(0.0, ${array}[base + u32(clamp(i, 0, max(i32(len) - 1, 0)))], ok);
+}`;
+
+/**
+ * `reflectIndex(i, n)`: where index i of an axis of n elements, padded by
+ * reflection on both sides, reads from (|i| mirrored about n - 1), clamped
+ * into [0, n) for indices past the padded range.
+ */
+export const WGSL_REFLECT_INDEX = /* wgsl */ `
+fn reflectIndex(i: i32, n: i32) -> u32 {
+  let a = abs(i);
+  return u32(clamp(select(a, 2 * (n - 1) - a, a >= n), 0, n - 1));
+}`;
+
+/**
+ * `load_<array>(base, i, len)` for reflect padding: A[base + reflectIndex(i, len)]
+ * (window slots of pixels past the row's end, computed but never stored,
+ * read the clamped index).
+ */
+export const WGSL_REFLECTED_LOAD = (array: string): string => /* wgsl */ `
+${WGSL_REFLECT_INDEX}
+fn load_${array}(base: u32, i: i32, len: u32) -> f32 {
+  return ${array}[base + reflectIndex(i, i32(len))];
 }`;
 
 /**
