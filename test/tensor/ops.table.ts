@@ -49,7 +49,7 @@ import {
   sum,
   tanh,
   transpose,
-  type Conv2dOptions,
+  type Conv2dPaddingModeOptions,
   type ConvTranspose2dOptions,
   type NormActivation,
   type PadMode,
@@ -657,11 +657,13 @@ const convSamples =
       args: options,
     }));
 
-const CONV2D_CASES: Array<ConvCase<Conv2dOptions>> = [
+const CONV2D_CASES: Array<ConvCase<Conv2dPaddingModeOptions>> = [
   ['k3 s1 p1', [2, 3, 5, 6], [4, 3, 3, 3], { padding: 1 }],
   ['k4 s2 p1', [1, 2, 7, 8], [3, 2, 4, 4], { stride: 2, padding: 1 }],
   ['k1 s2 p0', [2, 5, 5, 5], [3, 5, 1, 1], { stride: 2 }],
   ['k3 stride [2, 1] padding [0, 2]', [1, 3, 7, 5], [2, 3, 3, 3], { stride: [2, 1], padding: [0, 2] }],
+  ['reflect k3 s1 p1', [2, 3, 5, 6], [4, 3, 3, 3], { padding: 1, paddingMode: 'reflect' }],
+  ['reflect k5x3 stride [1, 2] padding [2, 1]', [1, 2, 4, 5], [3, 2, 5, 3], { stride: [1, 2], padding: [2, 1], paddingMode: 'reflect' }],
 ];
 
 const CONV_TRANSPOSE2D_CASES: Array<ConvCase<ConvTranspose2dOptions>> = [
@@ -680,10 +682,16 @@ const convTolerance =
   (e: R.Product, [, w]: Ref[]): Tolerance => ({ rtol: (w.shape[inputChannelAxis] * w.shape[2] * w.shape[3] + 3) * U32, scale: e.absProduct });
 
 const CONV: Array<OpRow<unknown>> = [
-  row<Conv2dOptions, R.Product>({
+  row<Conv2dPaddingModeOptions, R.Product>({
     name: 'conv2d',
     op: ([x, w, b], options) => conv2d(x, w, b ?? null, options),
-    reference: ([x, w, b], { stride, padding }) => R.conv2d(x, w, b ?? null, asPair(stride, 1), asPair(padding, 0)),
+    // Reflect padding: the reflection-padded input convolved unpadded.
+    reference: ([x, w, b], { stride, padding, paddingMode }) => {
+      const [pH, pW] = asPair(padding, 0);
+      return paddingMode === 'reflect'
+        ? R.conv2d(R.pad(x, [pW, pW, pH, pH], 'reflect'), w, b ?? null, asPair(stride, 1), [0, 0])
+        : R.conv2d(x, w, b ?? null, asPair(stride, 1), [pH, pW]);
+    },
     tolerance: convTolerance(1),
     forwardSamples: convSamples([...CONV2D_CASES, ['no bias', [1, 3, 6, 5], [2, 3, 3, 3], { padding: 1 }, false]], 0),
     gradSamples: convSamples(CONV2D_CASES, 0),

@@ -1,20 +1,37 @@
 /**
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d) over
- * NCHW inputs and OIHW weights with stride and zero padding. The three
+ * NCHW inputs and OIHW weights with stride and zero or reflect padding. The three
  * kernels it uses (forward, input gradient, weight gradient) are shared with
  * conv_transpose2d, which swaps the roles of the first two.
  */
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry } from '@stripes/kernels';
+import {
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, reflectPaddedGeometry, rt, type ConvGeometry, type ConvPaddingMode,
+} from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
+import { padGradient } from './pad.ts';
 import { sum } from './reduce.ts';
 
+export type { ConvPaddingMode };
+
+/** Stride and padding: the options conv2d shares with convTranspose2d. */
 export interface Conv2dOptions {
   /** Step between output pixels: one number for both axes, or [sH, sW]. Default 1. */
   stride?: number | readonly [number, number];
-  /** Zeros added on each side: one number for both axes, or [pH, pW]. Default 0. */
+  /** Pixels added on each side: one number for both axes, or [pH, pW]. Default 0. */
   padding?: number | readonly [number, number];
+}
+
+/** conv2d's options: stride, padding, and what the padding holds. */
+export interface Conv2dPaddingModeOptions extends Conv2dOptions {
+  /**
+   * What the padding holds: 'zeros' (default), or 'reflect' (the input
+   * mirrored about its edges, as PyTorch's padding_mode='reflect'; padding
+   * must be smaller than the input's H and W). The same values as
+   * reflectionPad2d then an unpadded conv2d, without the padded copy.
+   */
+  paddingMode?: ConvPaddingMode;
 }
 
 /**
@@ -36,9 +53,9 @@ export function checkOperands(op: string, x: Tensor, w: Tensor, b: Tensor | null
 }
 
 /** @internal y [N, K, Ho, Wo] = conv(x, w) + b for the geometry `g`; no graph. */
-export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
   const y = Tensor.empty([g.N, g.K, g.Ho, g.Wo]);
-  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g);
+  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g, undefined, paddingMode);
   return y;
 }
 
@@ -50,22 +67,39 @@ export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGe
 }
 
 /** @internal gw [K, C, kH, kW] of the convolution `g`; no graph. */
-export function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
+export function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
   const gw = Tensor.empty([g.K, g.C, g.kH, g.kW]);
-  conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g);
+  conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g, undefined, paddingMode);
   return gw;
+}
+
+/**
+ * gx of a reflect-padded convolution: the unpadded convolution's input
+ * gradient on the padded geometry (the padded input's gradient), folded back
+ * onto x by reflection padding's gradient, as reflectionPad2d then conv2d do.
+ */
+function reflectConvInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const gxPadded = convInputGrad(gy, w, null, reflectPaddedGeometry(g));
+  const gx = padGradient(gxPadded, [g.N, g.C, g.H, g.W], 'reflect', { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] });
+  gxPadded.dispose();
+  return gx;
 }
 
 /**
  * conv2d(x [N, C, H, W], w [K, C, kH, kW], b [K]?) -> [N, K, Ho, Wo] with
  * Ho = floor((H + 2 pH - kH) / sH) + 1 (likewise Wo).
  */
-export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dPaddingModeOptions = {}): Tensor {
   const op = 'conv2d';
   checkOperands(op, x, w, b, '[out, in, kH, kW]', 1, w.shape[0]);
   const [sH, sW] = pair(op, 'stride', options.stride ?? 1, 1);
   const [pH, pW] = pair(op, 'padding', options.padding ?? 0, 0);
+  const paddingMode = options.paddingMode ?? 'zeros';
+  if (paddingMode !== 'zeros' && paddingMode !== 'reflect') throw new Error(`${op}: unknown paddingMode '${String(paddingMode)}'; valid: 'zeros', 'reflect'`);
   const [N, C, H, W] = x.shape;
+  if (paddingMode === 'reflect' && (pH >= H || pW >= W)) {
+    throw new Error(`${op}: reflect padding [${pH}, ${pW}] must be smaller than the input's H and W, got input ${fmt(x.shape)} with weight ${fmt(w.shape)}`);
+  }
   const [K, , kH, kW] = w.shape;
   const Ho = convOutSize(H, kH, sH, pH);
   const Wo = convOutSize(W, kW, sW, pW);
@@ -75,11 +109,11 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dO
     );
   }
   const g: ConvGeometry = { N, C, H, W, K, Ho, Wo, kH, kW, sH, sW, pH, pW };
-  const y = convForward(x, w, b ?? null, g);
+  const y = convForward(x, w, b ?? null, g, paddingMode);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
-    gradIfNeeded(x, () => convInputGrad(gy, ws, null, g)),
-    gradIfNeeded(w, () => convWeightGrad(xs, gy, g)),
+    gradIfNeeded(x, () => (paddingMode === 'reflect' ? reflectConvInputGrad(gy, ws, g) : convInputGrad(gy, ws, null, g))),
+    gradIfNeeded(w, () => convWeightGrad(xs, gy, g, paddingMode)),
     gradIfNeeded(b, () => sum(gy, [0, 2, 3])),
   ]);
   return y;
