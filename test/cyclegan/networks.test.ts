@@ -1,5 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { NLayerDiscriminator, ResnetGenerator } from '@stripes/cyclegan';
+import { NLayerDiscriminator, ResnetBlock, ResnetGenerator } from '@stripes/cyclegan';
+import { Sequential, type Module } from '@stripes/nn';
+import { add, manualSeed, randn, tidy, type Tensor } from '@stripes/tensor';
+
+/** The generator's forward with every layer called on its own: no Sequential fusion (reflection pads write their padded copies). */
+function unfused(module: Module<[Tensor], Tensor>, x: Tensor): Tensor {
+  if (module instanceof Sequential) return module.layers.reduce((h, layer) => unfused(layer as Module<[Tensor], Tensor>, h), x);
+  if (module instanceof ResnetBlock) return add(x, unfused(module.convBlock, x));
+  if (module instanceof ResnetGenerator) return unfused(module.model, x);
+  return module.call(x);
+}
 
 // Forward outputs against PyTorch are golden cases (test/golden/cases.ts: cyclegan/forward).
 describe('reference networks', () => {
@@ -12,4 +22,23 @@ describe('reference networks', () => {
     d.dispose();
   });
 
+  test('the generator with its reflection pads fused into its convs: bitwise the unfused output and gradients', async () => {
+    manualSeed(3);
+    const g = new ResnetGenerator({ inputNc: 3, outputNc: 3, ngf: 8, nBlocks: 2 });
+    const x = randn([1, 3, 20, 20]).requireGrad();
+    const gy = randn([1, 3, 20, 20]);
+    const run = async (forward: (x: Tensor) => Tensor) => {
+      for (const p of [x, ...g.parameters()]) p.zeroGrad();
+      const y = tidy(() => forward(x));
+      y.backward(gy);
+      const values = await Promise.all([y, x.grad!, ...g.parameters().map((p) => p.grad!)].map((t) => t.data()));
+      y.dispose();
+      return values;
+    };
+    const fused = await run((h) => g.call(h));
+    const plain = await run((h) => unfused(g, h));
+    fused.forEach((values, i) => expect(values, i === 0 ? 'output' : i === 1 ? 'input gradient' : g.namedParameters()[i - 2][0]).toEqual(plain[i]));
+    g.dispose();
+    for (const t of [x, gy]) t.dispose();
+  });
 });

@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { tensor, tidy } from '@stripes/tensor';
 import { Conv2d, ConvTranspose2d, Identity, InstanceNorm2d, LeakyReLU, ReflectionPad2d } from '@stripes/nn';
 
+describe("Conv2d paddingMode 'reflect'", () => {
+  it('is conv2d with reflect padding: bitwise the ReflectionPad2d then unpadded Conv2d with the same weights', async () => {
+    const conv = new Conv2d(3, 4, 3, { padding: 1, paddingMode: 'reflect', stride: 2 });
+    expect(conv.paddingMode).toBe('reflect');
+    const plain = new Conv2d(3, 4, 3, { stride: 2 });
+    plain.loadStateDict(conv.stateDict());
+    const x = tensor(Float32Array.from({ length: 2 * 3 * 5 * 6 }, (_, i) => Math.sin(i)), [2, 3, 5, 6]);
+    const [y, want] = [tidy(() => conv.call(x)), tidy(() => plain.call(new ReflectionPad2d(1).call(x)))];
+    expect(await y.data()).toEqual(await want.data());
+    for (const t of [conv, plain, x, y, want]) t.dispose();
+  });
+});
+
 describe('layer construction', () => {
   it("Conv2d and ConvTranspose2d use PyTorch's default init bounds (fan-in from weight dims 1..)", async () => {
     const conv = new Conv2d(4, 6, 3);
@@ -27,6 +40,10 @@ describe('layer construction', () => {
     expect(() => new ConvTranspose2d(3, 4, 3, { stride: 2, outputPadding: 2 })).toThrow(/outputPadding \[2, 2\] must be smaller than stride/);
     expect(() => new InstanceNorm2d(4, { trackRunningStats: true })).toThrow(/trackRunningStats is not supported/);
     expect(() => new ReflectionPad2d([1, 2] as never)).toThrow(/ReflectionPad2d: padding/);
+    expect(() => new Conv2d(3, 4, 3, { paddingMode: 'circular' as never })).toThrow(/^Conv2d: paddingMode must be 'zeros' or 'reflect', got 'circular'$/);
+    const padded = new Conv2d(3, 4, 3, { padding: 1 });
+    expect(() => padded.forwardReflectPadded(tensor(new Float32Array(3 * 16), [1, 3, 4, 4]), [1, 1])).toThrow(/^Conv2d.forwardReflectPadded: the layer must be unpadded/);
+    padded.dispose();
     const norm = new InstanceNorm2d(4);
     expect(() => tidy(() => norm.call(tensor(new Float32Array(3 * 4), [1, 3, 2, 2])))).toThrow(/expected input \[N, 4, H, W\], got \[1, 3, 2, 2\]/);
   });

@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
-import { Conv2d, InstanceNorm2d, LeakyReLU, ReLU, Sequential, Tanh, type Module } from '@stripes/nn';
+import { describe, expect, test, vi } from 'vitest';
+import { Conv2d, InstanceNorm2d, LeakyReLU, ReflectionPad2d, ReLU, Sequential, Tanh, type Module } from '@stripes/nn';
 import { manualSeed, randn, tidy, type Tensor } from '@stripes/tensor';
 
 /** Runs the layers one by one: no fusion. */
@@ -32,4 +32,37 @@ describe('Sequential fuses InstanceNorm + (Leaky)ReLU', () => {
       x.dispose();
     });
   }
+});
+
+describe('Sequential fuses ReflectionPad2d + unpadded Conv2d', () => {
+  test('bitwise the same output, input gradient and parameter gradients as the separate layers; names unchanged', async () => {
+    manualSeed(9);
+    const seq = new Sequential(
+      new ReflectionPad2d(3), new Conv2d(3, 8, 7), new InstanceNorm2d(8), new ReLU(),
+      new ReflectionPad2d(1), new Conv2d(8, 8, 3, { stride: 2 }),
+      new ReflectionPad2d([1, 1, 2, 2]), new Conv2d(8, 6, [5, 3]),
+      // Not fusable: uneven sides, and a conv with its own padding.
+      new ReflectionPad2d([1, 2, 1, 1]), new Conv2d(6, 4, 3),
+      new ReflectionPad2d(1), new Conv2d(4, 2, 3, { padding: 1 }),
+    );
+    const x = randn([2, 3, 9, 11]).requireGrad();
+    const gy = randn([2, 2, 7, 9]);
+    const run = async (fn: (x: Tensor) => Tensor) => {
+      for (const p of [x, ...seq.parameters()]) p.zeroGrad();
+      const y = tidy(() => fn(x));
+      y.backward(gy);
+      const out = await y.data();
+      y.dispose();
+      return [out, ...(await Promise.all([x, ...seq.parameters()].map((p) => p.grad!.data())))];
+    };
+    const padForward = vi.spyOn(ReflectionPad2d.prototype, 'forward');
+    const fused = await run((h) => seq.call(h));
+    expect(padForward).toHaveBeenCalledTimes(2);
+    padForward.mockRestore();
+    const plain = await run((h) => unfused(seq.layers, h));
+    fused.forEach((values, i) => expect(values, i === 0 ? 'output' : i === 1 ? 'input gradient' : `parameter ${i - 2} gradient`).toEqual(plain[i]));
+    expect(Object.keys(seq.stateDict())).toEqual(['1.weight', '1.bias', '5.weight', '5.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias']);
+    seq.dispose();
+    for (const t of [x, gy]) t.dispose();
+  });
 });

@@ -2,7 +2,9 @@
 import { isGradEnabled, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
 import { LeakyReLU, ReLU } from './activation.ts';
+import { Conv2d } from './conv.ts';
 import { InstanceNorm2d } from './norm.ts';
+import { ReflectionPad2d } from './padding.ts';
 
 /** A chain of single-input layers, named "0", "1", ... in its state dict, as torch.nn.Sequential. */
 export class Sequential extends Module {
@@ -25,8 +27,16 @@ export class Sequential extends Module {
       const input = h;
       // InstanceNorm followed by (Leaky)ReLU runs as one fused kernel each way,
       // saving a pass and a saved tensor; both layers stay, so names are unchanged.
+      // A ReflectionPad2d followed by an unpadded Conv2d (the ResNet generator's
+      // pairs) runs as one reflect-mode convolution: the same values bit for
+      // bit, without the pad dispatch and the padded activation's memory;
+      // both layers stay, so names (and state dicts) are unchanged.
+      const reflectConv = reflectPaddedConv(layer, next);
       if (layer instanceof InstanceNorm2d && (next instanceof ReLU || next instanceof LeakyReLU)) {
         h = layer.forwardWithActivation(h, next instanceof ReLU ? { activation: 'relu' } : { activation: 'leakyRelu', slope: next.negativeSlope });
+        i++;
+      } else if (reflectConv) {
+        h = reflectConv.conv.forwardReflectPadded(h, reflectConv.padding);
         i++;
       } else {
         h = layer.call(h);
@@ -35,4 +45,16 @@ export class Sequential extends Module {
     }
     return h;
   }
+}
+
+/**
+ * The conv and its [pH, pW] when `layer` then `next` equal one reflect-mode
+ * convolution: a ReflectionPad2d padding opposite sides alike, then an
+ * unpadded zeros-mode Conv2d.
+ */
+function reflectPaddedConv(layer: Module, next: Module | undefined): { conv: Conv2d; padding: [number, number] } | null {
+  if (!(layer instanceof ReflectionPad2d) || !(next instanceof Conv2d)) return null;
+  const [left, right, top, bottom] = layer.padding;
+  const fusable = left === right && top === bottom && next.paddingMode === 'zeros' && next.padding[0] === 0 && next.padding[1] === 0;
+  return fusable ? { conv: next, padding: [top, left] } : null;
 }

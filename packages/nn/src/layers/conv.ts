@@ -1,12 +1,12 @@
 /** Conv2d and ConvTranspose2d with PyTorch's arguments, parameter names, shapes and default init. */
-import { conv2d, convTranspose2d, fmt, pair, zeros, type Rng, type Tensor } from '@stripes/tensor';
+import { conv2d, convTranspose2d, fmt, pair, zeros, type ConvPaddingMode, type Rng, type Tensor } from '@stripes/tensor';
 import { calculateFans, kaimingUniform, uniform } from '../init.ts';
 import { Module } from '../module.ts';
 
 /** One number for both axes, or [height, width]. */
 export type Size2 = number | readonly [number, number];
 
-export interface Conv2dOptions {
+interface ConvOptions {
   /** Default 1. */
   stride?: Size2;
   /** Zeros added on each side; default 0. */
@@ -17,7 +17,12 @@ export interface Conv2dOptions {
   rng?: Rng;
 }
 
-export interface ConvTranspose2dOptions extends Conv2dOptions {
+export interface Conv2dOptions extends ConvOptions {
+  /** What the padding holds: 'zeros' (default) or 'reflect' (torch.nn.Conv2d's padding_mode; padding smaller than the input). */
+  paddingMode?: ConvPaddingMode;
+}
+
+export interface ConvTranspose2dOptions extends ConvOptions {
   /** Extra rows/columns at the bottom/right of the output, < stride; default 0. */
   outputPadding?: Size2;
 }
@@ -48,6 +53,7 @@ export class Conv2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
+  readonly paddingMode: ConvPaddingMode;
 
   constructor(
     readonly inChannels: number,
@@ -60,13 +66,29 @@ export class Conv2d extends Module {
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
     this.stride = pair('Conv2d', 'stride', options.stride ?? 1, 1);
     this.padding = pair('Conv2d', 'padding', options.padding ?? 0, 0);
+    this.paddingMode = options.paddingMode ?? 'zeros';
+    if (this.paddingMode !== 'zeros' && this.paddingMode !== 'reflect') {
+      throw new Error(`Conv2d: paddingMode must be 'zeros' or 'reflect', got '${String(this.paddingMode)}'`);
+    }
     this.weight = this.registerParameter('weight', zeros([outChannels, inChannels, ...this.kernelSize]));
     this.bias = options.bias ?? true ? this.registerParameter('bias', zeros([outChannels])) : null;
     resetConvParameters(this.weight, this.bias, options.rng);
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, paddingMode: this.paddingMode });
+  }
+
+  /**
+   * This layer (unpadded, zeros mode) applied to x reflection-padded by
+   * `padding` ([pH, pW] on each side), as one reflect-mode convolution:
+   * what Sequential runs for a ReflectionPad2d followed by this layer.
+   */
+  forwardReflectPadded(x: Tensor, padding: readonly [number, number]): Tensor {
+    if (this.padding[0] !== 0 || this.padding[1] !== 0 || this.paddingMode !== 'zeros') {
+      throw new Error(`Conv2d.forwardReflectPadded: the layer must be unpadded (padding ${fmt(this.padding)}, paddingMode '${this.paddingMode}')`);
+    }
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding, paddingMode: 'reflect' });
   }
 }
 
