@@ -4,14 +4,34 @@ import { collapse, contiguousStrides, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } f
 
 export type ReduceOp = 'sum' | 'max';
 
+/** Element layouts: `flat` and `rows` offsets cost a multiply (and a division for `rows`), `strided` the general per-dimension loop. */
+type ReduceLayout = 'flat' | 'rows' | 'strided';
+
+/** Lanes of the long-reduction tree: results are defined by its order, whoever computes it. */
+const TREE_LANES = 256;
+/** Invocations per output on the long path: one SIMD vector of lavapipe, so the tree's barriers cost one. */
+const GROUP_LANES = 8;
+const LANES_PER_INVOCATION = TREE_LANES / GROUP_LANES;
+
 /**
  * Reduces `axes` of a contiguous input; the output is contiguous over the
- * kept axes and multiplied by `scale` (1/count gives a mean). `perGroup`: a
- * 256-thread workgroup per output, for long reductions; otherwise one
- * thread per output. `flat`: the kept and the reduced axes each collapse to
- * one dimension (a bias gradient, a sum over a leading axis), so an offset
- * is one multiply instead of the general per-dimension division loop, which
- * costs more than the add it feeds on lavapipe. Same elements, same order.
+ * kept axes and multiplied by `scale` (1/count gives a mean).
+ *
+ * `perGroup` (count >= 256): the result is a 256-lane reduction: lane v
+ * combines elements v, v+256, ... in order, then a pairwise tree combines
+ * lane v with v+128, v with v+64, ... down to lane 0. A workgroup of 8
+ * invocations replays exactly that: invocation i holds lanes i + 8j
+ * (j < 32) in registers, runs the tree's levels 128..8 there (they pair
+ * lanes of one invocation), and one barrier later invocation 0 runs levels
+ * 4, 2, 1. The same values combine in the same order as 256 invocations with
+ * a barrier per level, which cost more than the adds on lavapipe.
+ * Otherwise one invocation per output combines the elements in order.
+ *
+ * `flat`: the kept and the reduced axes each collapse to one dimension (a
+ * bias gradient, a sum over a leading axis); `rows`: the reduced axes
+ * collapse to two (a bias gradient over a batch), so an offset is a
+ * multiply (and a division) instead of the general per-dimension division
+ * loop, which costs more than the add it feeds on lavapipe.
  */
 export const reduceKernel = defineKernel({
   name: 'reduce',
@@ -21,56 +41,82 @@ export const reduceKernel = defineKernel({
     redShape: ['u32', MAX_DIMS], redStrides: ['u32', MAX_DIMS],
   },
   bindings: { x: 'read', y: 'read_write' },
-  source: ({ op, perGroup, flat }: { op: ReduceOp; perGroup: boolean; flat: boolean }) => {
-    const combine = op === 'sum' ? 'acc + v' : 'max(acc, v)';
+  source: ({ op, perGroup, layout }: { op: ReduceOp; perGroup: boolean; layout: ReduceLayout }) => {
+    const combine = (acc: string, v: string) => (op === 'sum' ? `${acc} + ${v}` : `max(${acc}, ${v})`);
     // max starts from the group's first element (index 0 of the reduced axes
     // is at `base`), so a group of all -Infinity reduces to -Infinity.
     const init = op === 'sum' ? '0.0' : 'x[base]';
-    // The first element of output o, and the step to reduced element r (the stride read once, before the loop).
-    const base = flat ? `let base = o * p.keptStrides[${MAX_DIMS - 1}];\n  let redStride = p.redStrides[${MAX_DIMS - 1}];` : 'let base = stridedOffset(o, p.keptShape, p.keptStrides);';
-    const element = flat ? 'x[base + r * redStride]' : 'x[base + stridedOffset(r, p.redShape, p.redStrides)]';
+    const last = MAX_DIMS - 1;
+    // The first element of output o, and what locates reduced element r (read once, before the loops).
+    const setup = {
+      flat: `let base = o * p.keptStrides[${last}];\n  let redStride = p.redStrides[${last}];`,
+      rows: `let base = o * p.keptStrides[${last}];\n  let rowLength = p.redShape[${last}];\n  let rowStride = p.redStrides[${last - 1}];\n  let redStride = p.redStrides[${last}];`,
+      strided: 'let base = stridedOffset(o, p.keptShape, p.keptStrides);',
+    }[layout];
+    const element = (r: string) => ({
+      flat: `x[base + ${r} * redStride]`,
+      rows: `x[base + (${r} / rowLength) * rowStride + (${r} % rowLength) * redStride]`,
+      strided: `x[base + stridedOffset(${r}, p.redShape, p.redStrides)]`,
+    })[layout];
+    const lanes = Array.from({ length: LANES_PER_INVOCATION }, (_, j) => j);
+    // Lane li + 8j's accumulator takes element r + 8j of the 256-element block starting at r - li.
+    const accumulate = (guarded: boolean) => lanes.map((j) => {
+      const update = `a${j} = ${combine(`a${j}`, element(`(r + ${j * GROUP_LANES}u)`))};`;
+      return guarded ? `if (r + ${j * GROUP_LANES}u < count) { ${update} }` : update;
+    }).join('\n    ');
+    // Tree levels 128..8 pair lane li + 8j with li + 8(j + width/8): both in this invocation.
+    const registerLevels: string[] = [];
+    for (let half = LANES_PER_INVOCATION / 2; half >= 1; half >>= 1) {
+      for (let j = 0; j < half; j++) registerLevels.push(`a${j} = ${combine(`a${j}`, `a${j + half}`)};`);
+    }
+    // Levels 4, 2, 1 over the invocations' results.
+    const sharedLevels: string[] = [];
+    for (let width = GROUP_LANES / 2; width >= 1; width >>= 1) {
+      for (let v = 0; v < width; v++) sharedLevels.push(`partial[${v}] = ${combine(`partial[${v}]`, `partial[${v + width}]`)};`);
+    }
     return /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
-${flat ? '' : WGSL_STRIDED_OFFSET}
+${layout === 'strided' ? WGSL_STRIDED_OFFSET : ''}
 ${
   perGroup
     ? /* wgsl */ `
-var<workgroup> partial: array<f32, 256>;
-@compute @workgroup_size(256)
+var<workgroup> partial: array<f32, ${GROUP_LANES}>;
+@compute @workgroup_size(${GROUP_LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let o = flatWorkgroup(wid, nwg);
-  // o is uniform across the workgroup, so this early exit keeps barriers uniform.
+  // o is uniform across the workgroup, so this early exit keeps the barrier uniform.
   if (o >= p.outputs) { return; }
-  ${base}
+  ${setup}
   let count = p.count;
-  var acc = ${init};
-  for (var r = li; r < count; r += 256u) {
-    let v = ${element};
-    acc = ${combine};
+  let start = ${init};
+  ${lanes.map((j) => `var a${j} = start;`).join(' ')}
+  var block = 0u;
+  for (; block + ${TREE_LANES}u <= count; block += ${TREE_LANES}u) {
+    let r = block + li;
+    ${accumulate(false)}
   }
-  partial[li] = acc;
+  if (block < count) {
+    let r = block + li;
+    ${accumulate(true)}
+  }
+  ${registerLevels.join('\n  ')}
+  partial[li] = a0;
   workgroupBarrier();
-  for (var width = 128u; width > 0u; width >>= 1u) {
-    if (li < width) {
-      let v = partial[li + width];
-      let acc = partial[li];
-      partial[li] = ${combine};
-    }
-    workgroupBarrier();
+  if (li == 0u) {
+    ${sharedLevels.join('\n    ')}
+    y[o] = partial[0] * p.scale;
   }
-  if (li == 0u) { y[o] = partial[0] * p.scale; }
 }`
     : /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let o = flatWorkgroup(wid, nwg) * 256u + li;
   if (o >= p.outputs) { return; }
-  ${base}
+  ${setup}
   let count = p.count;
   var acc = ${init};
   for (var r = 0u; r < count; r++) {
-    let v = ${element};
-    acc = ${combine};
+    acc = ${combine('acc', element('r'))};
   }
   y[o] = acc * p.scale;
 }`
@@ -85,12 +131,12 @@ export function reduce(rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readon
   const r = collapse(axes.map((i) => shape[i]), [axes.map((i) => strides[i])]);
   const outputs = kept.reduce((acc, i) => acc * shape[i], 1);
   const count = axes.reduce((acc, i) => acc * shape[i], 1);
-  const perGroup = count >= 256;
+  const perGroup = count >= TREE_LANES;
   const params = {
     outputs, count, scale,
     keptShape: padDims(k.shape, 1), keptStrides: padDims(k.strides[0], 0),
     redShape: padDims(r.shape, 1), redStrides: padDims(r.strides[0], 0),
   };
-  const flat = k.shape.length === 1 && r.shape.length === 1;
-  rt.dispatch(reduceKernel, { op, perGroup, flat }, { x, y }, params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
+  const layout: ReduceLayout = k.shape.length > 1 || r.shape.length > 2 ? 'strided' : r.shape.length === 2 ? 'rows' : 'flat';
+  rt.dispatch(reduceKernel, { op, perGroup, layout }, { x, y }, params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
 }
