@@ -2,7 +2,9 @@
  * The reference CycleGAN networks (junyanz/pytorch-CycleGAN-and-pix2pix,
  * models/networks.py), built from @stripes/nn layers in the same order, so
  * state-dict names match the reference's (`model.1.weight`,
- * `model.10.conv_block.1.weight`) and weights move between the two.
+ * `model.10.conv_block.1.weight`) and weights move between the two. The
+ * generator's ReflectionPad2d + Conv2d pairs stay two layers; Sequential runs
+ * each pair as one reflect-padded convolution (no padded copy, same values).
  */
 import {
   Conv2d, ConvTranspose2d, Dropout, init, InstanceNorm2d, LeakyReLU, Module, ReLU, ReflectionPad2d, Sequential, Tanh,
