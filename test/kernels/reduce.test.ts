@@ -37,10 +37,10 @@ function replaySum(x: Float32Array, offsets: readonly number[]): number {
   return lanes[0];
 }
 
-async function run(op: ReduceOp, x: Float32Array, shape: number[], axes: number[], outputs: number, scale = 1): Promise<Float32Array> {
+async function run(op: ReduceOp, x: Float32Array, shape: number[], axes: number[], outputs: number, scale = 1, groupLanes?: number): Promise<Float32Array> {
   const xb = upload(x);
   const yb = upload(new Float32Array(outputs));
-  reduce(rt(), op, xb, shape, axes, yb, scale);
+  reduce(rt(), op, xb, shape, axes, yb, scale, groupLanes);
   const y = await download(yb, outputs);
   rt().release(xb);
   rt().release(yb);
@@ -68,8 +68,11 @@ describe('reduce kernel', () => {
       const offsets = groups(shape, axes);
       const count = offsets[0].length;
 
-      const sum = await run('sum', x, shape, axes, offsets.length);
-      expect(Array.from(sum)).toEqual(offsets.map((g) => replaySum(x, g)));
+      // The CPU adapters' 8 invocations per long reduction, the GPUs' 64, and 256 (one lane each) all replay one order.
+      for (const groupLanes of [8, 64, 256]) {
+        const sum = await run('sum', x, shape, axes, offsets.length, 1, groupLanes);
+        expect(Array.from(sum), `${groupLanes} invocations per output`).toEqual(offsets.map((g) => replaySum(x, g)));
+      }
 
       const mean = await run('sum', x, shape, axes, offsets.length, 1 / count);
       expect(Array.from(mean)).toEqual(offsets.map((g) => f32(replaySum(x, g) * f32(1 / count))));

@@ -29,6 +29,14 @@ export interface DeviceOptions {
   gpu?: GPU;
 }
 
+/**
+ * A CPU implementation of WebGPU (lavapipe, SwiftShader): kernels tune for
+ * SIMD lanes on a few cores there rather than for a GPU's many threads.
+ */
+export function isSoftwareAdapter(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>): boolean {
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.name} ${info.description}`);
+}
+
 /** Thrown when no WebGPU adapter can be found; lists what was tried. */
 export class NoAdapterError extends Error {
   constructor(readonly attempts: string[]) {

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" preserve="true" />
-export { acquireDevice, NoAdapterError, type DeviceInfo, type AcquiredDevice, type DeviceOptions } from './device.ts';
+export { acquireDevice, isSoftwareAdapter, NoAdapterError, type DeviceInfo, type AcquiredDevice, type DeviceOptions } from './device.ts';
 export { init, rt, Runtime, type InitOptions, GpuError, KernelProfiler, sizeClass, type DeviceBuffer, type BoundRange, type MemoryStats } from './runtime.ts';
 export {
   defineKernel, grid1d, gridFor, MAX_PARAM_WORDS, MAX_WORKGROUPS_PER_DIM, WGSL_FLAT_WORKGROUP, wgslElementwiseMain,
@@ -13,7 +13,7 @@ export { unary, unaryKernel, UNARY_OPS, WGSL_POW_SIGNED, type UnaryOp } from './
 export { unaryBackward, unaryBackwardKernel, UNARY_BACKWARD_OPS, type UnaryBackwardOp } from './ops/unaryBackward.ts';
 export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } from './ops/binary.ts';
 export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
-export { reduce, reduceKernel, type ReduceOp } from './ops/reduce.ts';
+export { reduce, reduceGroupLanes, reduceKernel, type ReduceOp } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
 export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,

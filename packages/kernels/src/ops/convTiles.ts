@@ -12,7 +12,7 @@
  * SIMD lanes, even when all lanes read one address, so what counts is FMAs
  * per read: a channel vec4 serves 4 pv pixels, a pixel serves cb channels.
  */
-import type { DeviceInfo } from '../device.ts';
+import { isSoftwareAdapter, type DeviceInfo } from '../device.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 
 /** The forward convolution x [N, C, H, W] * w [K, C, kH, kW] -> y [N, K, Ho, Wo]. */
@@ -76,8 +76,7 @@ export function namedConvTiles(name: string, origin = 'conv tiles'): ConvTiles {
 
 /** The configuration for an adapter: 'cpu' for software adapters, else 'gpu'. */
 export function convTiles(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>): ConvTiles {
-  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.name} ${info.description}`);
-  return namedConvTiles(software ? 'cpu' : 'gpu');
+  return namedConvTiles(isSoftwareAdapter(info) ? 'cpu' : 'gpu');
 }
 
 /** The configuration conv dispatches use unless given one: the runtime's forced one (`debug.convTiles`), else the adapter's. */

@@ -1,3 +1,4 @@
+import { isSoftwareAdapter, type DeviceInfo } from '../device.ts';
 import { defineKernel, grid1d, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import { collapse, contiguousStrides, MAX_DIMS, padDims, WGSL_STRIDED_OFFSET } from './layout.ts';
@@ -9,9 +10,16 @@ type ReduceLayout = 'flat' | 'rows' | 'strided';
 
 /** Lanes of the long-reduction tree: results are defined by its order, whoever computes it. */
 const TREE_LANES = 256;
-/** Invocations per output on the long path: one SIMD vector of lavapipe, so the tree's barriers cost one. */
-const GROUP_LANES = 8;
-const LANES_PER_INVOCATION = TREE_LANES / GROUP_LANES;
+
+/**
+ * Invocations per output on the long path: one SIMD vector on a CPU adapter
+ * (lavapipe), so the tree's barriers cost one; on a GPU enough threads that a
+ * long reduction (a loss over a whole image) is not left to a few. Either
+ * way the results are the same (the tree's order is fixed).
+ */
+export function reduceGroupLanes(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>): number {
+  return isSoftwareAdapter(info) ? 8 : 64;
+}
 
 /**
  * Reduces `axes` of a contiguous input; the output is contiguous over the
@@ -19,12 +27,13 @@ const LANES_PER_INVOCATION = TREE_LANES / GROUP_LANES;
  *
  * `perGroup` (count >= 256): the result is a 256-lane reduction: lane v
  * combines elements v, v+256, ... in order, then a pairwise tree combines
- * lane v with v+128, v with v+64, ... down to lane 0. A workgroup of 8
- * invocations replays exactly that: invocation i holds lanes i + 8j
- * (j < 32) in registers, runs the tree's levels 128..8 there (they pair
- * lanes of one invocation), and one barrier later invocation 0 runs levels
- * 4, 2, 1. The same values combine in the same order as 256 invocations with
- * a barrier per level, which cost more than the adds on lavapipe.
+ * lane v with v+128, v with v+64, ... down to lane 0. A workgroup of G
+ * (`groupLanes`, e.g. 8) invocations replays exactly that: invocation i
+ * holds lanes i + G j (j < 256 / G) in registers, runs the tree's levels
+ * 128..G there (they pair lanes of one invocation), and one barrier later
+ * invocation 0 runs the levels below G. The same values combine in the same
+ * order as 256 invocations with a barrier per level, which cost more than
+ * the adds on lavapipe.
  * Otherwise one invocation per output combines the elements in order.
  *
  * `flat`: the kept and the reduced axes each collapse to one dimension (a
@@ -41,7 +50,9 @@ export const reduceKernel = defineKernel({
     redShape: ['u32', MAX_DIMS], redStrides: ['u32', MAX_DIMS],
   },
   bindings: { x: 'read', y: 'read_write' },
-  source: ({ op, perGroup, layout }: { op: ReduceOp; perGroup: boolean; layout: ReduceLayout }) => {
+  source: ({ op, perGroup, layout, groupLanes }: { op: ReduceOp; perGroup: boolean; layout: ReduceLayout; groupLanes: number }) => {
+    // groupLanes is 0 on the short path, which builds none of the long path's statements.
+    const lanesPerInvocation = perGroup ? TREE_LANES / groupLanes : 0;
     const combine = (acc: string, v: string) => (op === 'sum' ? `${acc} + ${v}` : `max(${acc}, ${v})`);
     // max starts from the group's first element (index 0 of the reduced axes
     // is at `base`), so a group of all -Infinity reduces to -Infinity.
@@ -58,20 +69,20 @@ export const reduceKernel = defineKernel({
       rows: `x[base + (${r} / rowLength) * rowStride + (${r} % rowLength) * redStride]`,
       strided: `x[base + stridedOffset(${r}, p.redShape, p.redStrides)]`,
     })[layout];
-    const lanes = Array.from({ length: LANES_PER_INVOCATION }, (_, j) => j);
-    // Lane li + 8j's accumulator takes element r + 8j of the 256-element block starting at r - li.
+    const lanes = Array.from({ length: lanesPerInvocation }, (_, j) => j);
+    // Lane li + G j's accumulator takes element r + G j of the 256-element block starting at r - li (G = groupLanes).
     const accumulate = (guarded: boolean) => lanes.map((j) => {
-      const update = `a${j} = ${combine(`a${j}`, element(`(r + ${j * GROUP_LANES}u)`))};`;
-      return guarded ? `if (r + ${j * GROUP_LANES}u < count) { ${update} }` : update;
+      const update = `a${j} = ${combine(`a${j}`, element(`(r + ${j * groupLanes}u)`))};`;
+      return guarded ? `if (r + ${j * groupLanes}u < count) { ${update} }` : update;
     }).join('\n    ');
-    // Tree levels 128..8 pair lane li + 8j with li + 8(j + width/8): both in this invocation.
+    // Tree levels 128..G pair lane li + G j with li + G (j + width / G): both in this invocation.
     const registerLevels: string[] = [];
-    for (let half = LANES_PER_INVOCATION / 2; half >= 1; half >>= 1) {
+    for (let half = lanesPerInvocation / 2; half >= 1; half >>= 1) {
       for (let j = 0; j < half; j++) registerLevels.push(`a${j} = ${combine(`a${j}`, `a${j + half}`)};`);
     }
-    // Levels 4, 2, 1 over the invocations' results.
+    // The levels below G over the invocations' results.
     const sharedLevels: string[] = [];
-    for (let width = GROUP_LANES / 2; width >= 1; width >>= 1) {
+    for (let width = groupLanes / 2; width >= 1; width >>= 1) {
       for (let v = 0; v < width; v++) sharedLevels.push(`partial[${v}] = ${combine(`partial[${v}]`, `partial[${v + width}]`)};`);
     }
     return /* wgsl */ `
@@ -80,8 +91,8 @@ ${layout === 'strided' ? WGSL_STRIDED_OFFSET : ''}
 ${
   perGroup
     ? /* wgsl */ `
-var<workgroup> partial: array<f32, ${GROUP_LANES}>;
-@compute @workgroup_size(${GROUP_LANES})
+var<workgroup> partial: array<f32, ${groupLanes}>;
+@compute @workgroup_size(${groupLanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let o = flatWorkgroup(wid, nwg);
   // o is uniform across the workgroup, so this early exit keeps the barrier uniform.
@@ -124,7 +135,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   },
 });
 
-export function reduce(rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readonly number[], axes: readonly number[], y: DeviceBuffer, scale = 1): void {
+/** `groupLanes` defaults to the adapter's (`reduceGroupLanes`); any power of two up to 256 gives the same results. */
+export function reduce(
+  rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readonly number[], axes: readonly number[], y: DeviceBuffer, scale = 1,
+  groupLanes = reduceGroupLanes(rt.info),
+): void {
   const strides = contiguousStrides(shape);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const k = collapse(kept.map((i) => shape[i]), [kept.map((i) => strides[i])]);
@@ -138,5 +153,5 @@ export function reduce(rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readon
     redShape: padDims(r.shape, 1), redStrides: padDims(r.strides[0], 0),
   };
   const layout: ReduceLayout = k.shape.length > 1 || r.shape.length > 2 ? 'strided' : r.shape.length === 2 ? 'rows' : 'flat';
-  rt.dispatch(reduceKernel, { op, perGroup, layout }, { x, y }, params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
+  rt.dispatch(reduceKernel, { op, perGroup, layout, groupLanes: perGroup ? groupLanes : 0 }, { x, y }, params, perGroup ? grid1d(outputs) : gridFor(outputs, 256));
 }
