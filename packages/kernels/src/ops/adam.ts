@@ -115,25 +115,6 @@ export function adamSlots(rt: Runtime): number {
 }
 
 /**
- * Bindable stand-ins for `unused` slots of a dispatch, in the order param,
- * grad, expAvg, expAvgSq per slot: WebGPU forbids a buffer both read and
- * written in one dispatch, and overlapping writable ranges, so the reads
- * share one buffer and each written binding gets its own aligned range of
- * another. Release them after the dispatch is encoded: later work that
- * reuses them runs after it.
- */
-function standIns(rt: Runtime, unused: number): { slots: DeviceBuffer[][]; allocated: DeviceBuffer[] } {
-  if (unused === 0) return { slots: [], allocated: [] };
-  const align = rt.limits.minStorageBufferOffsetAlignment;
-  const writtenPerSlot = BUFFERS_PER_SLOT - 1;
-  const read = rt.alloc(4, 'adam.unusedSlot');
-  const written = rt.alloc(unused * writtenPerSlot * align, 'adam.unusedSlot');
-  const range = (i: number): DeviceBuffer => ({ buffer: written.buffer, size: written.size, bytes: 4, offset: i * align });
-  const slots = Array.from({ length: unused }, (_, u) => [range(u * writtenPerSlot), read, range(u * writtenPerSlot + 1), range(u * writtenPerSlot + 2)]);
-  return { slots, allocated: [read, written] };
-}
-
-/**
  * Updates each operand set's `param`, `expAvg` and `expAvgSq` in place from
  * its `grad`, `adamSlots(rt)` parameters per dispatch; a tensor larger than
  * one binding takes a slot per range. No written buffer may appear in two
@@ -147,26 +128,19 @@ export function adam(rt: Runtime, operands: readonly AdamOperands[], s: AdamStep
     beta1: s.beta1, oneMinusBeta1: 1 - s.beta1, beta2: s.beta2, oneMinusBeta2: 1 - s.beta2,
     eps: s.eps, weightDecay: s.weightDecay, stepSize: s.stepSize, biasCorrection2Sqrt: s.biasCorrection2Sqrt,
   };
-  const kernel = adamKernel(slots);
   for (let first = 0; first < ranges.length; first += slots) {
+    // A partly filled last dispatch takes the kernel for its own slot count: every binding is a real operand.
     const used = ranges.slice(first, first + slots);
-    const unused = standIns(rt, slots - used.length);
     const buffers: { -readonly [K in keyof SlotBindings]: DeviceBuffer } = {};
     const firstGroup: number[] = [];
     const count: number[] = [];
     let groups = 0;
-    for (let k = 0; k < slots; k++) {
-      const range = used[k];
-      [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = range ? range.views : unused.slots[k - used.length];
-      // An unused slot starts at the end of the grid, so no workgroup picks it.
+    used.forEach(({ views, count: n }, k) => {
+      [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = views;
       firstGroup.push(groups);
-      count.push(range?.count ?? 0);
-      groups += Math.ceil((range?.count ?? 0) / WORKGROUP);
-    }
-    try {
-      rt.dispatch(kernel, { slots }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
-    } finally {
-      for (const b of unused.allocated) rt.release(b);
-    }
+      count.push(n);
+      groups += Math.ceil(n / WORKGROUP);
+    });
+    rt.dispatch(adamKernel(used.length), { slots: used.length }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
   }
 }
