@@ -89,6 +89,9 @@ export class Runtime {
     return this.pool.alloc(bytes, label);
   }
 
+  /** `bindingBytes` as one function for the bind-group cache, not a closure per dispatch. */
+  private readonly boundBytes = (b: DeviceBuffer): number => this.bindingBytes(b);
+
   /** The bytes a dispatch binds of `b`: a view's range, else the whole buffer (only its requested bytes when its size class is past the binding limit). */
   bindingBytes(b: DeviceBuffer): number {
     if (b.offset !== undefined) return b.bytes;
@@ -220,7 +223,7 @@ export class Runtime {
       }
       return b;
     });
-    const slot = this.batch.addParams(kernel, params);
+    const offset = this.batch.addParams(kernel, params);
     const p = this.pipelines.pipeline(kernel, spec);
     ordered.forEach((b, i) => {
       this.batch.used.add(b.buffer);
@@ -228,10 +231,10 @@ export class Runtime {
     });
     const pass = this.batch.passFor(kernel.name, this.profiler);
     pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, this.pipelines.bindGroup(p, slot.binding, ordered, (b) => this.bindingBytes(b)), [slot.offset]);
+    pass.setBindGroup(0, this.pipelines.bindGroup(p, this.batch.paramBinding, ordered, this.boundBytes), [offset]);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     if (this.profiler) this.batch.endPass();
-    if (this.batch.dispatched(this.maxDispatchesPerBatch)) this.flush();
+    if (this.batch.isFull(this.maxDispatchesPerBatch)) this.flush();
   }
 
   /** Copies bytes between device buffers, in order with the dispatches around it. */

@@ -19,8 +19,10 @@ export class CommandBatch {
   private paramStaging = new ArrayBuffer(PARAM_SLOT * PARAM_SLOTS);
   /** The staging ring as each parameter type writes it (a kernel's layout picks the view per parameter). */
   private paramViews: ParamViews = [new Uint32Array(this.paramStaging), new Int32Array(this.paramStaging), new Float32Array(this.paramStaging)];
+  /** Dispatches in the batch: each takes one slot of the ring. */
   private paramSlots = 0;
-  private dispatches = 0;
+  /** Binding 0 of every bind group: one parameter block of the ring, placed by the dispatch's dynamic offset. */
+  readonly paramBinding: GPUBufferBinding;
   /**
    * Buffers the unsubmitted batch uses. Reusing a freed buffer for later
    * dispatches is safe (commands run in order), but queue.writeBuffer runs
@@ -34,14 +36,15 @@ export class CommandBatch {
       size: PARAM_SLOT * PARAM_SLOTS,
       usage: STORAGE | COPY_DST,
     });
+    this.paramBinding = { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT };
   }
 
-  /** Packs `kernel`'s parameter block into the next ring slot; returns its binding (dynamic offset 0) and the offset. */
-  addParams<P extends ParamDecls>(kernel: Kernel<never, P>, params: ParamValues<P>): { binding: GPUBufferBinding; offset: number } {
-    const slot = this.paramSlots;
-    kernel.writeParams(params, this.paramViews, (slot * PARAM_SLOT) / 4);
+  /** Packs `kernel`'s parameter block into the next ring slot; returns the slot's byte offset (the dynamic offset of `paramBinding`). */
+  addParams<P extends ParamDecls>(kernel: Kernel<never, P>, params: ParamValues<P>): number {
+    const offset = this.paramSlots * PARAM_SLOT;
+    kernel.writeParams(params, this.paramViews, offset / 4);
     this.paramSlots++;
-    return { binding: { buffer: this.paramBuffer, offset: 0, size: PARAM_SLOT }, offset: slot * PARAM_SLOT };
+    return offset;
   }
 
   /** The pass for the next dispatch: the shared one, or with a profiler one pass per dispatch, so its timestamps measure that dispatch alone. */
@@ -55,10 +58,9 @@ export class CommandBatch {
     return this.pass;
   }
 
-  /** Counts a dispatch; true when the batch is full (ring or `maxDispatches`) and should be submitted. */
-  dispatched(maxDispatches: number): boolean {
-    this.dispatches++;
-    return this.paramSlots >= PARAM_SLOTS || this.dispatches >= maxDispatches;
+  /** True when the batch is full (ring or `maxDispatches`) and should be submitted. */
+  isFull(maxDispatches: number): boolean {
+    return this.paramSlots >= Math.min(PARAM_SLOTS, maxDispatches);
   }
 
   commandEncoder(): GPUCommandEncoder {
@@ -85,7 +87,6 @@ export class CommandBatch {
     profiler?.submitted();
     this.encoder = null;
     this.paramSlots = 0;
-    this.dispatches = 0;
     this.used.clear();
   }
 }
