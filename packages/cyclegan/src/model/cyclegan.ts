@@ -5,7 +5,7 @@
  * discriminator steps on detached fakes drawn from the image pools.
  */
 import { Adam, LinearDecayLR, type AnyModule, type OptimizerStateSource, type SchedulerState, type TensorEntry } from '@stripes/nn';
-import { concat, fmt, keep, noGrad, pad, Rng, slice, tidy, zeros, type Tensor } from '@stripes/tensor';
+import { concat, fmt, keep, noGrad, pad, Rng, slice, stack, tidy, zeros, type Tensor } from '@stripes/tensor';
 import { IMAGE_CHANNELS } from '../image/convert.ts';
 import { TRAIN, TRAIN_IMPORT, TRAIN_TEST, withDefaults, type OptionInput, type OptionSpec, type OptionValues } from '../optionSpec.ts';
 import { GAN_MODES, ganLoss, l1, type GanMode } from './losses.ts';
@@ -336,10 +336,12 @@ export class CycleGAN {
   }
 }
 
-/** Reads every loss of a step back at once and disposes the tensors. */
+/** Reads every loss of a step back in one readback (not one per loss) and disposes the tensors. */
 export async function readLosses(losses: Record<keyof CycleGANLosses, Tensor>): Promise<CycleGANLosses> {
-  const values = await Promise.all(LOSS_NAMES.map((k) => losses[k].item()));
+  const all = noGrad(() => stack(LOSS_NAMES.map((k) => losses[k])));
   for (const k of LOSS_NAMES) losses[k].dispose();
+  const values = await all.data();
+  all.dispose();
   return Object.fromEntries(LOSS_NAMES.map((k, i) => [k, values[i]])) as unknown as CycleGANLosses;
 }
 
