@@ -17,7 +17,7 @@ export { reduce, reduceGroupLanes, reduceKernel, type ReduceOp } from './ops/red
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
 export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
-  reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
+  reflectPadArgs, reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
 export { packChannelsLast, packChannelsLastKernel, type PackReflectPadding } from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';

@@ -1,7 +1,7 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPadArgs, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
   wgslStoreBlock, WGSL_GUARDED_LOAD, WGSL_REFLECTED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
@@ -105,7 +105,7 @@ export function conv2dForward(
   if (paddingMode === 'reflect' && (!rt.fitsWhole(x) || !rt.fitsWhole(y))) {
     const padded = reflectPaddedGeometry(g);
     const xPadded = rt.alloc(g.N * g.C * padded.H * padded.W * 4, 'conv reflect-padded input');
-    pad(rt, 'reflect', x, xPadded, { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] });
+    pad(rt, 'reflect', x, xPadded, reflectPadArgs(g));
     conv2dForward(rt, xPadded, w, bias, y, padded, adapterTiles);
     rt.release(xPadded);
     return;

@@ -14,6 +14,7 @@
  */
 import { isSoftwareAdapter, type DeviceInfo } from '../device.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import type { PadArgs } from './pad.ts';
 
 /** The forward convolution x [N, C, H, W] * w [K, C, kH, kW] -> y [N, K, Ho, Wo]. */
 export interface ConvGeometry {
@@ -128,6 +129,11 @@ export type ConvPaddingMode = 'zeros' | 'reflect';
 /** The unpadded convolution over the reflection-padded input that a reflect-padded convolution `g` equals. */
 export function reflectPaddedGeometry(g: ConvGeometry): ConvGeometry {
   return { ...g, H: g.H + 2 * g.pH, W: g.W + 2 * g.pW, pH: 0, pW: 0 };
+}
+
+/** The reflection padding of `g`'s input that `reflectPaddedGeometry` convolves (forward and its gradient use the same). */
+export function reflectPadArgs(g: ConvGeometry): PadArgs {
+  return { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] };
 }
 
 /** Output size of a convolution along one axis (floor division, as PyTorch). */

@@ -5,7 +5,7 @@
  * conv_transpose2d, which swaps the roles of the first two.
  */
 import {
-  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, reflectPaddedGeometry, rt, type ConvGeometry, type ConvPaddingMode,
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, reflectPadArgs, reflectPaddedGeometry, rt, type ConvGeometry, type ConvPaddingMode,
 } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
@@ -80,7 +80,7 @@ export function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry, paddingMo
  */
 function reflectConvInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const gxPadded = convInputGrad(gy, w, null, reflectPaddedGeometry(g));
-  const gx = padGradient(gxPadded, [g.N, g.C, g.H, g.W], 'reflect', { planes: g.N * g.C, h: g.H, w: g.W, pad: [g.pW, g.pW, g.pH, g.pH] });
+  const gx = padGradient(gxPadded, [g.N, g.C, g.H, g.W], 'reflect', reflectPadArgs(g));
   gxPadded.dispose();
   return gx;
 }
