@@ -69,6 +69,13 @@ export class NonFiniteTensorError extends Error {
   }
 }
 
+/** How many of `data`'s values are NaN or infinite. */
+export function countNonFinite(data: ArrayLike<number>): number {
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+  return bad;
+}
+
 /** Tensors and JSON state as one safetensors file's bytes. */
 export async function encodeCheckpoint(checkpoint: Checkpoint, options: EncodeCheckpointOptions = {}): Promise<Uint8Array> {
   const json = JSON.stringify(checkpoint.json);
@@ -77,8 +84,7 @@ export async function encodeCheckpoint(checkpoint: Checkpoint, options: EncodeCh
   if (options.requireFinite) {
     const counts = new Map<string, number>();
     for (const [name, { data }] of Object.entries(host)) {
-      let bad = 0;
-      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+      const bad = countNonFinite(data);
       if (bad > 0) counts.set(name, bad);
     }
     if (counts.size > 0) throw new NonFiniteTensorError(counts);

@@ -46,6 +46,7 @@ export {
   decodeStateDict,
   encodeCheckpoint,
   decodeCheckpoint,
+  countNonFinite,
   NonFiniteTensorError,
   type Checkpoint,
   type LoadedCheckpoint,

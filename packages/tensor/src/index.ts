@@ -10,6 +10,7 @@ export { noGrad, isGradEnabled } from './autograd.ts';
 export type { BackwardOptions } from './backward.ts';
 export { Rng, globalRng, manualSeed, type RngState } from './random.ts';
 export { broadcastShapes, fmt, pair, sameShape, sizeOf, type Shape } from './shape.ts';
+export { contiguousStrides } from '@stripes/kernels';
 export { ready, throttle, memory, init, rt, NoAdapterError, type DeviceInfo, type DeviceOptions, type MemoryStats } from './device.ts';
 export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, randn, rand, clone, type NestedArray, type RandomOptions } from './ops/creation.ts';
 export { copy_ } from './ops/copy.ts';

@@ -7,7 +7,7 @@
  * with the tensors actually present, and every value must be finite.
  * Host-free: works on what `decodeCheckpoint` returns.
  */
-import type { TensorEntry } from '@stripes/nn';
+import { countNonFinite, type TensorEntry } from '@stripes/nn';
 import { fmt, sameShape } from '@stripes/tensor';
 import { CYCLEGAN_DEFAULTS, type ResolvedCycleGANOptions } from './cyclegan.ts';
 
@@ -182,8 +182,7 @@ export function validateCheckpoint(json: unknown, tensors: Record<string, Tensor
   }
   if (problems.length) fail();
   for (const [name, t] of Object.entries(tensors)) {
-    let bad = 0;
-    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) bad++;
+    const bad = countNonFinite(t.data);
     if (bad > 0) problems.push(`tensor '${name}' holds ${bad} non-finite value(s) of ${t.data.length} (a diverged run?)`);
   }
   if (problems.length) fail();

@@ -7,7 +7,7 @@
  * `torch.load(path, weights_only=True)` allows, so PyTorch and the reference
  * CycleGAN code load it.
  */
-import { fmt, sizeOf } from '@stripes/tensor';
+import { contiguousStrides, fmt, sizeOf } from '@stripes/tensor';
 import type { TensorDict } from '../safetensors.ts';
 import { writeZip } from './zip.ts';
 
@@ -65,12 +65,6 @@ class PickleWriter {
   bytes(): Uint8Array {
     return Uint8Array.from(this.out);
   }
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  for (let d = shape.length - 1, s = 1; d >= 0; s *= shape[d], d--) strides[d] = s;
-  return strides;
 }
 
 /**
