@@ -6,8 +6,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { NonFiniteTensorError, type Json, type TensorEntry } from '@stripes/nn';
-import { loadCheckpoint, removeStaleTempFiles, saveCheckpoint } from '@stripes/nn/node';
+import { encodeCheckpoint, NonFiniteTensorError, type Json, type TensorEntry } from '@stripes/nn';
+import { loadCheckpoint, removeStaleTempFiles } from '@stripes/nn/node';
 import { rt, tensor, throttle, tidy, type Tensor } from '@stripes/tensor';
 import { DataLoader, type DataLoaderState } from './data/loader.ts';
 import { DATA_OPTIONS, dataOptionProblems, UnalignedDataset } from './data/dataset.ts';
@@ -330,14 +330,22 @@ export function checkpointPath(config: Pick<TrainCommandOptions, 'checkpointsDir
   return join(config.checkpointsDir, config.name, `${label}${CHECKPOINT_SUFFIX}`);
 }
 
+/** Where a checkpoint stands in the run: everything its JSON holds besides the model's options and training state. */
+type TrainPosition = Omit<TrainCheckpointJson, 'format' | 'model' | 'training'>;
+
 /**
  * Saves the full training state; atomic, so an interrupted save leaves the
  * previous file whole. Weights, optimizer state or pooled images holding NaN
  * or infinities are refused (`NonFiniteTensorError`) and nothing is written.
  */
-export async function saveTrainingCheckpoint(path: string, model: CycleGAN, position: Omit<TrainCheckpointJson, 'format' | 'model' | 'training'>): Promise<void> {
+export async function saveTrainingCheckpoint(path: string, model: CycleGAN, position: TrainPosition): Promise<void> {
+  writeFileAtomic(path, await encodeTrainingCheckpoint(model, position));
+}
+
+/** A training checkpoint's bytes: every tensor read back once, refused (`NonFiniteTensorError`) if any is not finite. */
+async function encodeTrainingCheckpoint(model: CycleGAN, position: TrainPosition): Promise<Uint8Array> {
   const json: TrainCheckpointJson = { format: CHECKPOINT_FORMAT, model: model.options, training: model.trainingState(), ...position };
-  await saveCheckpoint(path, { tensors: model.stateTensors(), json: json as unknown as Json }, { requireFinite: true });
+  return encodeCheckpoint({ tensors: model.stateTensors(), json: json as unknown as Json }, { requireFinite: true });
 }
 
 /**
@@ -470,19 +478,24 @@ export async function train(input: TrainConfig, hooks: TrainHooks = {}): Promise
         epoch, totalIters, goodCheckpoint?.path ?? null,
       );
     let latestSavedAt = -1;
-    const save = async (label: string | number) => {
-      const path = checkpointPath(config, label);
+    /** Writes the same checkpoint under each label (the state is read back and encoded once). */
+    const save = async (...labels: Array<string | number>) => {
+      const paths = labels.map((label) => checkpointPath(config, label));
+      let bytes: Uint8Array;
       try {
-        await saveTrainingCheckpoint(path, model, position());
+        bytes = await encodeTrainingCheckpoint(model, position());
       } catch (e) {
-        if (e instanceof NonFiniteTensorError) throw diverged(`the model holds ${e.message}, so ${path} was not written`);
+        if (e instanceof NonFiniteTensorError) throw diverged(`the model holds ${e.message}, so ${paths.join(' and ')} ${paths.length > 1 ? 'were' : 'was'} not written`);
         throw e;
       }
-      if (label === 'latest') {
-        latestSavedAt = totalIters;
-        goodCheckpoint = { path, iteration: totalIters };
-      }
-      hooks.onCheckpoint?.(path, info());
+      labels.forEach((label, i) => {
+        writeFileAtomic(paths[i], bytes);
+        if (label === 'latest') {
+          latestSavedAt = totalIters;
+          goodCheckpoint = { path: paths[i], iteration: totalIters };
+        }
+        hooks.onCheckpoint?.(paths[i], info());
+      });
     };
 
     hooks.onStart?.(info(), resume !== null);
@@ -531,8 +544,7 @@ export async function train(input: TrainConfig, hooks: TrainHooks = {}): Promise
       const finished = epoch++;
       epochIter = 0;
       if (finished % config.saveEpochFreq === 0) {
-        await save('latest');
-        await save(finished);
+        await save('latest', finished);
       }
     }
     if (latestSavedAt !== totalIters) await save('latest');
