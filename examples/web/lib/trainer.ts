@@ -5,11 +5,11 @@
  * can draw progress between steps. Host-free: the page and Node run it alike.
  */
 import {
-  applyTransform, composeGrid, CycleGAN, dataRng, epochOrder, modelOptionsOf, planItem, readLosses, sampleRow, tensor2im,
+  applyTransform, CycleGAN, dataRng, epochOrder, modelOptionsOf, planItem, readLosses, visualsGrid,
   type CycleGANLosses, type CycleGANVisuals, type ImageU8, type TransformOptions,
 } from '@stripes/cyclegan';
 import { DEFAULT_COUNTS, DEFAULT_SIZE, DEMO_OPTIONS, renderEntry, type Split } from '@stripes/cyclegan/demo';
-import { tensor, throttle, tidy, type Rng, type Tensor } from '@stripes/tensor';
+import { tensor, throttle, tidy, type Rng } from '@stripes/tensor';
 
 /** `npm run demo`'s settings: the data set's default size (DEFAULT_SIZE, 48 px) and training images (200 per domain), DEMO_OPTIONS' model and schedule. */
 export const DEMO = {
@@ -103,17 +103,12 @@ export class DemoTrainer {
   }
 }
 
-/** Reads one step's six images back and lays them out as the CLI's sample grid (order and pixels); disposes them. */
+/** Reads one step's six images back as the CLI's sample grid (order and pixels); disposes them. */
 async function sampleGrid(visuals: CycleGANVisuals): Promise<ImageU8> {
-  const entries = Object.entries(visuals) as Array<[keyof CycleGANVisuals, Tensor]>;
   try {
-    const images = await Promise.all(
-      entries.map(async ([, t]) => tensor2im({ channels: t.shape[1], height: t.shape[2], width: t.shape[3], data: await t.data() })),
-    );
-    const row = sampleRow(Object.fromEntries(entries.map(([k], n) => [k, images[n]])) as Record<keyof CycleGANVisuals, ImageU8>);
-    return composeGrid([row]);
+    return await visualsGrid(visuals);
   } finally {
-    for (const [, t] of entries) t.dispose();
+    for (const t of Object.values(visuals)) t.dispose();
   }
 }
 

@@ -76,7 +76,7 @@ export {
   type TransformParams,
 } from './data/transforms.ts';
 export { dataRng, epochOrder, planItem, type ItemPlan } from './data/pairing.ts';
-export { composeGrid, sampleRow, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
+export { composeGrid, firstImage, sampleRow, visualsGrid, GRID_COLUMNS, type GridColumn, type GridOptions, type SampleImages } from './report/grid.ts';
 export { samplesIndexHtml, testResultsHtml, pathToHref, type SampleEntry, type TestPair, type TestPageOptions } from './report/html.ts';
 export { lossPlotSvg, niceTicks, type PlotOptions } from './report/plot.ts';
 export type { LossRecord } from './report/lossLog.ts';

@@ -19,6 +19,7 @@ import { evaluateTranslation, type TranslationReport } from './metrics.ts';
 import { CycleGAN, MODEL_OPTIONS, translateTensor, type Direction } from './model/cyclegan.ts';
 import { describeGenerator, findGenerators, loadGenerator, type GeneratorSpec } from './model/generatorWeights.ts';
 import type { ResnetGenerator } from './model/networks.ts';
+import { firstImage } from './report/grid.ts';
 import { testResultsHtml, type TestPair } from './report/html.ts';
 import { writeFileAtomic } from './report/atomicWrite.ts';
 import { withDefaults, type OptionInput, type OptionSpec, type OptionValues } from './optionSpec.ts';
@@ -89,11 +90,6 @@ export function realPath(path: string): string {
 
 function toTensor(img: ImageCHW): Tensor {
   return tensor(img.data, [1, img.channels, img.height, img.width]);
-}
-
-async function toImage(t: Tensor): Promise<ImageU8> {
-  const [, channels, height, width] = t.shape;
-  return tensor2im({ channels, height, width, data: await t.data() });
 }
 
 /** Test-time crops are centred, as torchvision's CenterCrop would take them; nothing is random at test time. */
@@ -224,7 +220,7 @@ export async function runTest(input: TestConfig): Promise<TestResult> {
           const r = translateTensor(model.generator(side === 'A' ? 'BtoA' : 'AtoB'), f);
           return [f, r, r.sub(x).abs().mean()];
         });
-        const [fakeImg, recImg, l1Value] = await Promise.all([toImage(fake), toImage(rec), l1.item()]);
+        const [fakeImg, recImg, l1Value] = await Promise.all([firstImage(fake), firstImage(rec), l1.item()]);
         fake.dispose();
         rec.dispose();
         l1.dispose();
@@ -370,7 +366,7 @@ export async function translatePath(
       const out = outputs[k];
       mkdirSync(dirname(out), { recursive: true });
       try {
-        writePng(out, await toImage(y));
+        writePng(out, await firstImage(y));
       } finally {
         y.dispose();
       }

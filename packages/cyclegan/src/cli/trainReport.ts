@@ -6,24 +6,14 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tensor } from '@stripes/tensor';
 import { writePng } from '../image/codec.ts';
-import { tensor2im } from '../image/convert.ts';
-import type { ImageU8 } from '../image/types.ts';
 import type { CycleGANVisuals } from '../model/cyclegan.ts';
 import { writeFileAtomic } from '../report/atomicWrite.ts';
-import { composeGrid, GRID_COLUMNS, sampleRow, type SampleImages } from '../report/grid.ts';
+import { visualsGrid } from '../report/grid.ts';
 import { samplesIndexHtml, type SampleEntry } from '../report/html.ts';
 import { appendLossRecord, LOSS_LOG_FILE, LOSS_PLOT_FILE, trimLossLog, writeLossPlot, type LossRecord } from '../report/lossLog.ts';
 import { ProgressWriter, type ProgressStream } from '../report/progress.ts';
 import type { IterationInfo, TrainHooks } from '../train.ts';
-
-/** The first image of a batch tensor [N, C, H, W], as the reference's visualizer saves it (tensor2im). */
-async function firstImage(t: Tensor): Promise<ImageU8> {
-  const [, channels, height, width] = t.shape;
-  const data = await t.data();
-  return tensor2im({ channels, height, width, data: data.subarray(0, channels * height * width) });
-}
 
 export interface TrainReport {
   hooks: TrainHooks;
@@ -69,9 +59,8 @@ export function trainReport(experimentDir: string, name: string, stream: Progres
       writeLossPlot(lossPlotPath, records, { title: `${name}: losses` });
     },
     onVisuals: async (info, visuals: CycleGANVisuals) => {
-      const tiles = Object.fromEntries(await Promise.all(GRID_COLUMNS.map(async (c) => [c, await firstImage(visuals[c])] as const))) as SampleImages;
       const file = `epoch${String(info.epoch).padStart(3, '0')}_iter${String(info.totalIters).padStart(8, '0')}.png`;
-      writePng(join(imagesDir, file), composeGrid([sampleRow(tiles)]));
+      writePng(join(imagesDir, file), await visualsGrid(visuals));
       samples.push({ epoch: info.epoch, iteration: info.totalIters, image: `images/${file}` });
       writeFileAtomic(samplesIndexPath, samplesIndexHtml(`${name}: training samples`, samples, { refreshSeconds: 30 }));
     },

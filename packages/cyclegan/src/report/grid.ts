@@ -3,6 +3,8 @@
  * realA | fakeB | recA | realB | fakeA | recB, rows stacked, with a
  * separator between tiles and rows.
  */
+import type { Tensor } from '@stripes/tensor';
+import { tensor2im } from '../image/convert.ts';
 import type { ImageU8 } from '../image/types.ts';
 
 export const GRID_COLUMNS = ['realA', 'fakeB', 'recA', 'realB', 'fakeA', 'recB'] as const;
@@ -61,4 +63,17 @@ export function composeGrid(rows: readonly (readonly ImageU8[])[], opts: GridOpt
     });
   });
   return { width, height, channels: 3, data };
+}
+
+/** The first image of a batch tensor [N, C, H, W], as the reference's visualizer saves it (tensor2im). */
+export async function firstImage(t: Tensor): Promise<ImageU8> {
+  const [, channels, height, width] = t.shape;
+  const data = await t.data();
+  return tensor2im({ channels, height, width, data: data.subarray(0, channels * height * width) });
+}
+
+/** One training step's visuals read back as a one-row sample grid, in GRID_COLUMNS' order. */
+export async function visualsGrid(visuals: Readonly<Record<GridColumn, Tensor>>): Promise<ImageU8> {
+  const tiles = await Promise.all(GRID_COLUMNS.map((c) => firstImage(visuals[c])));
+  return composeGrid([sampleRow(Object.fromEntries(GRID_COLUMNS.map((c, i) => [c, tiles[i]])) as SampleImages)]);
 }
