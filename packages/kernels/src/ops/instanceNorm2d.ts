@@ -50,6 +50,15 @@ fn planeWeight(plane: u32) -> f32 { return select(1.0, weight[plane % p.channels
 fn planeBias(plane: u32) -> f32 { return select(0.0, bias[plane % p.channels], p.hasBias != 0u); }
 fn activationSlope(z: f32) -> f32 { return select(p.slope, 1.0, z > 0.0); }`;
 
+/** Both instance-norm kernels' helpers and the opening of their `main`: one workgroup of `threads` per plane. */
+export function wgslNormMain(threads: number): string {
+  return /* wgsl */ `${WGSL_NORM_HELPERS}
+${WGSL_FLAT_WORKGROUP}
+${wgslWorkgroupSum2(threads)}
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {`;
+}
+
 /**
  * Instance norm over contiguous planes (N*C of them, `size` = H*W each), one
  * workgroup per plane: the mean, then the biased variance around it (two
@@ -65,11 +74,7 @@ export const instanceNorm2dKernel = defineKernel({
   params: NORM_PARAMS,
   bindings: { x: 'read', weight: 'read', bias: 'read', y: 'read_write', stats: { access: 'read_write', type: 'vec2<f32>' } },
   source: ({ threads }: { threads: number }) => /* wgsl */ `
-${WGSL_NORM_HELPERS}
-${WGSL_FLAT_WORKGROUP}
-${wgslWorkgroupSum2(threads)}
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${wgslNormMain(threads)}
   let local = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
   if (local >= p.planes) { return; }

@@ -1,6 +1,6 @@
-import { grid1d, defineKernel, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
+import { grid1d, defineKernel } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { NORM_PARAMS, normParams, normThreads, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './instanceNorm2d.ts';
+import { NORM_PARAMS, normParams, normThreads, wgslNormMain, type InstanceNorm2dArgs } from './instanceNorm2d.ts';
 
 /**
  * Backward of `instanceNorm2d`, one workgroup per plane. With z = x̂ w + b,
@@ -18,11 +18,7 @@ export const instanceNorm2dBackwardKernel = defineKernel({
     x: 'read', gy: 'read', stats: { access: 'read', type: 'vec2<f32>' }, weight: 'read', bias: 'read', gx: 'read_write', sums: 'read_write',
   },
   source: ({ threads }: { threads: number }) => /* wgsl */ `
-${WGSL_NORM_HELPERS}
-${WGSL_FLAT_WORKGROUP}
-${wgslWorkgroupSum2(threads)}
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${wgslNormMain(threads)}
   let plane = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
   if (plane >= p.planes) { return; }
