@@ -17,6 +17,19 @@ describe('loss gradients', () => {
     for (const t of [loss, x, target]) t.dispose();
     expect(memory().liveBuffers).toBe(before);
   });
+
+  it('takes a number target as a constant: no target tensor, no gradient but the input\'s', async () => {
+    const before = memory().liveBuffers;
+    const x = tensor([1, -2, 3, 0.5], [2, 2]).requireGrad();
+    const loss = tidy(() => mseLoss(x, 1).mul(3).add(l1Loss(x, 0)));
+    // (3 (0 + 9 + 4 + 0.25) + (1 + 2 + 3 + 0.5)) / 4
+    expect(await loss.item()).toBe(11.5625);
+    loss.backward();
+    // 3 * 2 (x - 1) / 4 + sign(x) / 4
+    expect(Array.from(await x.grad!.data())).toEqual([0.25, -4.75, 3.25, -0.5]);
+    for (const t of [loss, x]) t.dispose();
+    expect(memory().liveBuffers).toBe(before);
+  });
 });
 
 describe('loss errors', () => {
@@ -25,5 +38,6 @@ describe('loss errors', () => {
     expect(() => l1Loss(x, tensor(new Float32Array(3), [3]))).toThrow(/l1Loss: input \[2, 3\] and target \[3\] must have the same shape/);
     expect(() => mseLoss(x, tensor(new Float32Array(6), [3, 2]))).toThrow(/mseLoss: input \[2, 3\] and target \[3, 2\]/);
     expect(() => mseLoss(tensor(new Float32Array(0), [0, 2]), tensor(new Float32Array(0), [0, 2]))).toThrow(/mseLoss: .*empty.*\[0, 2\]/);
+    expect(() => l1Loss(tensor(new Float32Array(0), [2, 0]), 1)).toThrow(/l1Loss: .*empty.*\[2, 0\]/);
   });
 });

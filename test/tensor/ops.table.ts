@@ -627,17 +627,36 @@ function apart(rng: Rng): [GradcheckInput, GradcheckInput] {
   return [x, { shape: x.shape, data: x.data.map((v, i) => v - d.data[i]) }];
 }
 
-function lossRow(name: string, op: (x: Tensor, t: Tensor) => Tensor, f: (d: number) => number): OpRow<unknown> {
-  return row<undefined, R.Reduced>({
+/** An input at least 0.2 from a number target, as `apart`. */
+function apartFrom(target: number, rng: Rng): GradcheckInput {
+  const d = randomInput([2, 3, 5], rng, { awayFromZero: 0.2 });
+  return { shape: d.shape, data: d.data.map((v) => v + target) };
+}
+
+/**
+ * A loss's target: undefined for the second input (a tensor), or a number
+ * (a constant, as the GAN labels 1 and 0; the kernels take it as an f32).
+ */
+type LossTarget = number | undefined;
+
+function lossRow(name: string, op: (x: Tensor, t: Tensor | number) => Tensor, f: (d: number) => number): OpRow<unknown> {
+  return row<LossTarget, R.Reduced>({
     name,
-    op: ([x, t]) => op(x, t),
-    reference: ([x, t]) => R.reduce(zip(x, t, (a, b) => f(a - b)), 'mean'),
+    op: ([x, t], target) => op(x, target ?? t),
+    reference: ([x, t], target) => R.reduce(target === undefined ? zip(x, t, (a, b) => f(a - b)) : map(x, (a) => f(a - Math.fround(target))), 'mean'),
     tolerance: () => ({ rtol: 1e-5 }),
-    forwardSamples: (rng) => [withoutArgs([randomInput([3, 5, 7, 9], rng, { low: -3, high: 3 }), randomInput([3, 5, 7, 9], rng)])],
+    forwardSamples: (rng) => {
+      const x = (): GradcheckInput => randomInput([3, 5, 7, 9], rng, { low: -3, high: 3 });
+      return [withoutArgs([x(), randomInput([3, 5, 7, 9], rng)]), ...[1, 0, -0.3].map((target) => ({ inputs: [x()], args: target }))];
+    },
     gradSamples: (rng) => {
       const [x, t] = apart(rng);
-      // Both arguments, then the target's gradient alone.
-      return [{ inputs: [x, t], args: undefined, options: { maxCoords: 30 } }, withoutArgs(apart(rng).map((input, i) => (i === 0 ? constant(input) : input)))];
+      // Both arguments, then the target's gradient alone, then a number target.
+      return [
+        { inputs: [x, t], args: undefined, options: { maxCoords: 30 } },
+        withoutArgs(apart(rng).map((input, i) => (i === 0 ? constant(input) : input))),
+        { inputs: [apartFrom(0.7, rng)], args: 0.7, options: { maxCoords: 30 } },
+      ];
     },
   });
 }
