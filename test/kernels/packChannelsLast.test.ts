@@ -1,6 +1,6 @@
 // packChannelsLast: the convolutions' channels-last operand (plain and reflection-padded), exact against an index-by-index copy.
 import { describe, expect, it } from 'vitest';
-import { packChannelsLast, rt } from '@stripes/kernels';
+import { packChannelsLast, packChannelsLastPair, rt, type PackOperand } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 
 describe('packChannelsLast', () => {
@@ -52,6 +52,34 @@ describe('packChannelsLast', () => {
     }
     expect(got).toEqual(want);
     rt().release(out);
+    rt().release(buf);
+  });
+
+  it.each([
+    ['plain and plain', { A: 2, B: 5, D: 9, bPad: 8 }, { A: 2, B: 3, D: 4, bPad: 4 }],
+    ['reflection-padded and plain', { A: 1, B: 6, D: 20, bPad: 8, reflectPadding: { h: 4, w: 5, pH: 1, pW: 2 } }, { A: 1, B: 17, D: 12, bPad: 32 }],
+  ])('a pair (%s) packed in one dispatch equals each packed alone', async (_, first, second) => {
+    const rng = new Rng(first.B);
+    const upload = ({ A, B, D }: Omit<PackOperand, 'src'>) => {
+      const buf = rt().alloc(A * B * D * 4);
+      rt().write(buf, Float32Array.from({ length: A * B * D }, () => rng.normal()));
+      return buf;
+    };
+    const a: PackOperand = { ...first, src: upload(first) };
+    const b: PackOperand = { ...second, src: upload(second) };
+    const read = async (buf: ReturnType<typeof upload>) => new Float32Array(await rt().read(buf, 0, buf.bytes));
+    const pair = packChannelsLastPair(rt(), a, b);
+    const alone = [a, b].map((o) => packChannelsLast(rt(), o.src, o.A, o.B, o.D, o.bPad, false, o.reflectPadding));
+    for (let i = 0; i < 2; i++) expect(await read(pair[i])).toEqual(await read(alone[i]));
+    for (const buf of [...pair, ...alone, a.src, b.src]) rt().release(buf);
+  });
+
+  it('a pair reflection-pads only its first operand', () => {
+    const buf = rt().alloc(64);
+    const plain = { src: buf, A: 1, B: 1, D: 4, bPad: 4 };
+    expect(() => packChannelsLastPair(rt(), plain, { ...plain, reflectPadding: { h: 2, w: 2, pH: 1, pW: 1 } })).toThrow(
+      /^packChannelsLastPair: only the first operand can be reflection-padded$/,
+    );
     rt().release(buf);
   });
 

@@ -161,15 +161,15 @@ fn flatWorkgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 /**
  * The entry point of an elementwise kernel: `body` runs once per index `i`
- * with i < p.n (so the kernel's params must have `n: 'u32'`), 256 per
- * workgroup; dispatch it with `gridFor(n, 256)`.
+ * with i < `count` (by default p.n, so the kernel's params must have
+ * `n: 'u32'`), 256 per workgroup; dispatch it with `gridFor(count, 256)`.
  */
-export function wgslElementwiseMain(body: string): string {
+export function wgslElementwiseMain(body: string, count = 'p.n'): string {
   return /* wgsl */ `${WGSL_FLAT_WORKGROUP}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = flatWorkgroup(wid, nwg) * 256u + li;
-  if (i >= p.n) { return; }
+  if (i >= ${count}) { return; }
 ${body}
 }`;
 }

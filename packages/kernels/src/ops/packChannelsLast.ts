@@ -13,26 +13,54 @@ import { WGSL_REFLECT_INDEX } from './convTiles.ts';
  * weight gradient of a reflect-padded convolution reads its input padded
  * without a padded NCHW copy (one more division per 4 values).
  */
+const PACK_PARAMS = { n: 'u32', B: 'u32', D: 'u32', Dout: 'u32', bq: 'u32', h: 'u32', w: 'u32', Wp: 'u32', pH: 'u32', pW: 'u32' } as const;
+
+/**
+ * WGSL statements writing vec4 `i` of `dst`, packed from `src` by the
+ * parameters named in `q` (`position` maps the packed position `d` to its
+ * offset in a source plane). The padding channels read nothing: the index
+ * is clamped, the value dropped.
+ */
+function wgslPackVec4(src: string, dst: string, i: string, q: { B: string; D: string; Dout: string; bq: string }, position: string): string {
+  const channel = (e: number) => `select(0.0, ${src}[base + min(c + ${e}u, ${q.B} - 1u) * ${q.D}], c + ${e}u < ${q.B})`;
+  return /* wgsl */ `
+  let ad = ${i} / ${q.bq};
+  let d = ad % ${q.Dout};
+  let base = (ad / ${q.Dout}) * ${q.B} * ${q.D} + ${position};
+  let c = (${i} % ${q.bq}) * 4u;
+  ${dst}[${i}] = vec4<f32>(${[0, 1, 2, 3].map(channel).join(', ')});`;
+}
+
+const wgslFirstPosition = (reflect: boolean): string =>
+  reflect ? 'reflectIndex(i32(d / p.Wp) - i32(p.pH), i32(p.h)) * p.w + reflectIndex(i32(d % p.Wp) - i32(p.pW), i32(p.w))' : 'd';
+const FIRST = { B: 'p.B', D: 'p.D', Dout: 'p.Dout', bq: 'p.bq' };
+
 export const packChannelsLastKernel = defineKernel({
   name: 'packChannelsLast',
-  params: { n: 'u32', B: 'u32', D: 'u32', Dout: 'u32', bq: 'u32', h: 'u32', w: 'u32', Wp: 'u32', pH: 'u32', pW: 'u32' },
+  params: PACK_PARAMS,
   bindings: { src: 'read', dst: { access: 'read_write', type: 'vec4<f32>' } },
   source: ({ reflect }: { reflect: boolean }) => /* wgsl */ `
 ${reflect ? WGSL_REFLECT_INDEX : ''}
-fn sourcePosition(d: u32) -> u32 {
-  ${reflect ? 'return reflectIndex(i32(d / p.Wp) - i32(p.pH), i32(p.h)) * p.w + reflectIndex(i32(d % p.Wp) - i32(p.pW), i32(p.w));' : 'return d;'}
-}
-fn channel(base: u32, c: u32) -> f32 {
-  // The padding channels read nothing (the index is clamped, the value dropped).
-  return select(0.0, src[base + min(c, p.B - 1u) * p.D], c < p.B);
-}
+${wgslElementwiseMain(wgslPackVec4('src', 'dst', 'i', FIRST, wgslFirstPosition(reflect)))}`,
+});
+
+/**
+ * Two packings in one dispatch (a weight gradient's x and gy): vec4s below
+ * `n` are the first (plain or reflection-padded, as packChannelsLast), the
+ * next `n2` the second, always plain. One dispatch instead of two: on
+ * lavapipe a dispatch costs about as much as packing a small layer.
+ */
+export const packChannelsLastPairKernel = defineKernel({
+  name: 'packChannelsLastPair',
+  params: { ...PACK_PARAMS, n2: 'u32', B2: 'u32', D2: 'u32', bq2: 'u32' },
+  bindings: { src: 'read', dst: { access: 'read_write', type: 'vec4<f32>' }, src2: 'read', dst2: { access: 'read_write', type: 'vec4<f32>' } },
+  source: ({ reflect }: { reflect: boolean }) => /* wgsl */ `
+${reflect ? WGSL_REFLECT_INDEX : ''}
 ${wgslElementwiseMain(`
-  let q = i % p.bq;
-  let ad = i / p.bq;
-  let d = ad % p.Dout;
-  let base = (ad / p.Dout) * p.B * p.D + sourcePosition(d);
-  let c = q * 4u;
-  dst[i] = vec4<f32>(channel(base, c), channel(base, c + 1u), channel(base, c + 2u), channel(base, c + 3u));`)}`,
+  if (i < p.n) {${wgslPackVec4('src', 'dst', 'i', FIRST, wgslFirstPosition(reflect))}
+  } else {
+    let j = i - p.n;${wgslPackVec4('src2', 'dst2', 'j', { B: 'p.B2', D: 'p.D2', Dout: 'p.D2', bq: 'p.bq2' }, 'd')}
+  }`, 'p.n + p.n2')}`,
 });
 
 /** Reflection padding of the [h, w] planes being packed: pH rows above and below, pW columns left and right. */
@@ -41,6 +69,29 @@ export interface PackReflectPadding {
   w: number;
   pH: number;
   pW: number;
+}
+
+/** One operand to pack: src viewed as [A, B, D], channels B padded to bPad, optionally reflection-padded planes. */
+export interface PackOperand {
+  src: DeviceBuffer;
+  A: number;
+  B: number;
+  D: number;
+  bPad: number;
+  reflectPadding?: PackReflectPadding;
+}
+
+/** The packing's parameters and output size; throws on a bad bPad or padding. */
+function packLayout(op: string, { A, B, D, bPad, reflectPadding }: PackOperand) {
+  if (bPad % 4 !== 0 || bPad < B) throw new Error(`${op}: bPad ${bPad} must be a multiple of 4 and at least B = ${B}`);
+  const { h, w, pH, pW } = reflectPadding ?? { h: 1, w: D, pH: 0, pW: 0 };
+  if (reflectPadding && (h * w !== D || pH >= h || pW >= w)) {
+    throw new Error(`${op}: reflection padding [${pH}, ${pW}] of ${h}x${w} planes needs D = h w (got ${D}) and pads smaller than the plane`);
+  }
+  const Wp = w + 2 * pW;
+  const Dout = (h + 2 * pH) * Wp;
+  const n = (A * Dout * bPad) / 4;
+  return { params: { n, B, D, Dout, bq: bPad / 4, h, w, Wp, pH, pW }, bytes: n * 16 };
 }
 
 /**
@@ -62,21 +113,30 @@ export function packChannelsLast(
   cached: boolean,
   reflectPadding?: PackReflectPadding,
 ): DeviceBuffer {
-  if (bPad % 4 !== 0 || bPad < B) throw new Error(`packChannelsLast: bPad ${bPad} must be a multiple of 4 and at least B = ${B}`);
-  const { h, w, pH, pW } = reflectPadding ?? { h: 1, w: D, pH: 0, pW: 0 };
-  if (reflectPadding && (h * w !== D || pH >= h || pW >= w)) {
-    throw new Error(`packChannelsLast: reflection padding [${pH}, ${pW}] of ${h}x${w} planes needs D = h w (got ${D}) and pads smaller than the plane`);
-  }
-  const Wp = w + 2 * pW;
-  const Dout = (h + 2 * pH) * Wp;
-  const n = (A * Dout * bPad) / 4;
+  const { params, bytes } = packLayout('packChannelsLast', { src, A, B, D, bPad, reflectPadding });
   const build = (dst: DeviceBuffer): void => {
-    const params = { n, B, D, Dout, bq: bPad / 4, h, w, Wp, pH, pW };
-    if (n > 0) rt.dispatch(packChannelsLastKernel, { reflect: reflectPadding !== undefined }, { src, dst }, params, gridFor(n, 256));
+    if (params.n > 0) rt.dispatch(packChannelsLastKernel, { reflect: reflectPadding !== undefined }, { src, dst }, params, gridFor(params.n, 256));
   };
-  const bytes = A * Dout * bPad * 4;
-  if (cached) return rt.derived(src, `channels-last ${A}x${B}x${D}/${bPad}${reflectPadding ? ` reflect-padded ${pH}x${pW}` : ''}`, bytes, build);
+  if (cached) return rt.derived(src, `channels-last ${A}x${B}x${D}/${bPad}${reflectPadding ? ` reflect-padded ${params.pH}x${params.pW}` : ''}`, bytes, build);
   const dst = rt.alloc(bytes, 'conv channels-last operand');
   build(dst);
   return dst;
+}
+
+/**
+ * Packs two operands, uncached, in one dispatch (the second without
+ * reflection padding); the caller releases both copies.
+ */
+export function packChannelsLastPair(rt: Runtime, first: PackOperand, second: PackOperand): [DeviceBuffer, DeviceBuffer] {
+  const op = 'packChannelsLastPair';
+  if (second.reflectPadding) throw new Error(`${op}: only the first operand can be reflection-padded`);
+  const a = packLayout(op, first);
+  const b = packLayout(op, second).params;
+  const dst = rt.alloc(a.bytes, 'conv channels-last operand');
+  const dst2 = rt.alloc(b.n * 16, 'conv channels-last operand');
+  const params = { ...a.params, n2: b.n, B2: b.B, D2: b.D, bq2: b.bq };
+  if (a.params.n + b.n > 0) {
+    rt.dispatch(packChannelsLastPairKernel, { reflect: first.reflectPadding !== undefined }, { src: first.src, dst, src2: second.src, dst2 }, params, gridFor(a.params.n + b.n, 256));
+  }
+  return [dst, dst2];
 }
