@@ -37,10 +37,12 @@ function replaySum(x: Float32Array, offsets: readonly number[]): number {
   return lanes[0];
 }
 
-async function run(op: ReduceOp, x: Float32Array, shape: number[], axes: number[], outputs: number, scale = 1, groupLanes?: number): Promise<Float32Array> {
+async function run(
+  op: ReduceOp, x: Float32Array, shape: number[], axes: number[], outputs: number, scale = 1, groupLanes?: number, into?: Float32Array,
+): Promise<Float32Array> {
   const xb = upload(x);
-  const yb = upload(new Float32Array(outputs));
-  reduce(rt(), op, xb, shape, axes, yb, scale, groupLanes);
+  const yb = upload(into ?? new Float32Array(outputs));
+  reduce(rt(), op, xb, shape, axes, yb, scale, { groupLanes, accumulate: into !== undefined });
   const y = await download(yb, outputs);
   rt().release(xb);
   rt().release(yb);
@@ -82,6 +84,11 @@ describe('reduce kernel', () => {
 
       const max = await run('max', x, shape, axes, offsets.length);
       expect(Array.from(max)).toEqual(offsets.map((g) => Math.max(...g.map((off) => x[off]))));
+
+      // accumulate: what y held plus the result, exactly as adding the result afterwards (a gradient accumulated in place).
+      const held = Float32Array.from(offsets, () => rng.normal());
+      const accumulated = await run('sum', x, shape, axes, offsets.length, 1, undefined, held);
+      expect(Array.from(accumulated)).toEqual(offsets.map((g, o) => f32(held[o] + replaySum(x, g))));
     });
   }
 

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import {
   add,
   concat,
+  conv2d,
+  convTranspose2d,
   div,
   exp,
   isGradEnabled,
@@ -17,6 +19,7 @@ import {
   noGrad,
   ones,
   pow,
+  randn,
   Rng,
   sigmoid,
   sub,
@@ -91,6 +94,60 @@ describe('accumulation', () => {
     x.mul(5).sum().backward();
     expect(await values(x.grad)).toEqual([5, 5]);
   });
+
+  // conv2d and convTranspose2d add their weight and bias gradients into the
+  // one the engine holds (BackwardFn's `into`), in place, when nothing else
+  // shares it: the same values as a separate add, in the same .grad tensor.
+  const layers = [
+    ['conv2d', (x: Tensor, w: Tensor, b: Tensor) => conv2d(x, w, b, { padding: 1 }), [4, 3, 3, 3], 4],
+    ['conv2d reflect', (x: Tensor, w: Tensor, b: Tensor) => conv2d(x, w, b, { padding: 1, paddingMode: 'reflect' }), [4, 3, 3, 3], 4],
+    ['convTranspose2d', (x: Tensor, w: Tensor, b: Tensor) => convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), [3, 4, 3, 3], 4],
+  ] as const;
+  it.each(layers)('%s used twice in one graph and across two backward calls: .grad is the sum, added in place', async (_, layer, wShape, biasLength) => {
+    const rng = new Rng(5);
+    // x1 is one slice of the weight gradient's reduction, x2 several (partial sums, then a reduce that accumulates).
+    const [x1, x2] = [randn([1, 3, 6, 5], { rng }), randn([2, 3, 24, 20], { rng })];
+    const w = randn([...wShape], { rng }).requireGrad();
+    const b = randn([biasLength], { rng }).requireGrad();
+    const seeds = [1, 2, 3].map(() => rng.normal());
+    // Each use's gradients alone, then summed on the host.
+    const separate = [];
+    for (const [x, seed] of [[x1, seeds[0]], [x2, seeds[1]], [x1, seeds[2]]] as const) {
+      tidy(() => layer(x, w, b).sum().mul(seed).backward());
+      separate.push([await values(w.grad), await values(b.grad)]);
+      w.zeroGrad();
+      b.zeroGrad();
+    }
+    const sum = (i: number) => separate[0][i].map((v, j) => Math.fround(Math.fround(v + separate[1][i][j]) + separate[2][i][j]));
+
+    tidy(() => layer(x1, w, b).sum().mul(seeds[0]).add(layer(x2, w, b).sum().mul(seeds[1])).backward());
+    const [gw, gb] = [w.grad, b.grad];
+    tidy(() => layer(x1, w, b).sum().mul(seeds[2]).backward());
+    expect(w.grad).toBe(gw);
+    expect(b.grad).toBe(gb);
+    // Summed in order of arrival: the graph's two uses (either order), then the second call.
+    const got = [await values(w.grad), await values(b.grad)];
+    for (const i of [0, 1]) {
+      const other = separate[0][i].map((v, j) => Math.fround(Math.fround(separate[1][i][j] + v) + separate[2][i][j]));
+      got[i].forEach((v, j) => expect([sum(i)[j], other[j]]).toContain(v));
+    }
+    for (const t of [x1, x2, w, b]) t.dispose();
+  });
+
+  it('a .grad that another tensor shares is not written in place: the sum is a new tensor', async () => {
+    const rng = new Rng(6);
+    const x = randn([1, 2, 5, 5], { rng });
+    const w = randn([3, 2, 3, 3], { rng }).requireGrad();
+    tidy(() => conv2d(x, w).sum().backward());
+    const first = w.grad!;
+    const kept = first.detach();
+    const before = await kept.data();
+    tidy(() => conv2d(x, w).sum().backward());
+    expect(w.grad).not.toBe(first);
+    expect(await kept.data()).toEqual(before);
+    expect(await values(w.grad)).toEqual([...before].map((v) => Math.fround(v + v)));
+    for (const t of [x, w, kept]) t.dispose();
+  });
 });
 
 describe('cutting the graph', () => {
@@ -145,7 +202,7 @@ describe('cutting the graph', () => {
       for (const grads of [[true, false], [false, true]]) {
         const [a, b] = grads.map((g, i) => tensor([1.5 + i, 2, 0.5 + i, 3], [2, 2]).requireGrad(g));
         const c = op(a, b);
-        const got = tidy(() => noGrad(() => c.gradFn!.apply(ones(c.shape)).map((g) => g !== null)));
+        const got = tidy(() => noGrad(() => c.gradFn!.apply(ones(c.shape), [null, null]).map((g) => g !== null)));
         expect(got, `${name} with requiresGrad ${grads}`).toEqual(grads);
         for (const t of [a, b, c]) t.dispose();
       }

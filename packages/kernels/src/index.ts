@@ -13,16 +13,16 @@ export { unary, unaryKernel, UNARY_OPS, WGSL_POW_SIGNED, type UnaryOp } from './
 export { unaryBackward, unaryBackwardKernel, UNARY_BACKWARD_OPS, type UnaryBackwardOp } from './ops/unaryBackward.ts';
 export { binary, binaryKernel, broadcastStrides, BINARY_OPS, type BinaryOp } from './ops/binary.ts';
 export { stridedCopy, stridedCopyKernel, type StridedView } from './ops/stridedCopy.ts';
-export { reduce, reduceGroupLanes, reduceKernel, type ReduceOp } from './ops/reduce.ts';
+export { reduce, reduceGroupLanes, reduceKernel, type ReduceOp, type ReduceOptions } from './ops/reduce.ts';
 export { matmul, matmulKernel, type MatmulArgs } from './ops/matmul.ts';
 export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
   reflectPadArgs, reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
-export { packChannelsLast, packChannelsLastKernel, type PackReflectPadding } from './ops/packChannelsLast.ts';
+export { packChannelsLast, packChannelsLastKernel, packChannelsLastPair, packChannelsLastPairKernel, type PackOperand, type PackReflectPadding } from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
-export { conv2dWeightGrad, conv2dWeightGradKernel } from './ops/conv2dWeightGrad.ts';
+export { conv2dWeightGrad, conv2dWeightGradKernel, conv2dWeightGradWithBiasKernel, type WeightGradBias, type WeightGradOptions } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, adamSlots, type AdamOperands, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
 export { instanceNorm2d, instanceNorm2dKernel, NORM_PARAMS, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';

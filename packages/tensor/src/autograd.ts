@@ -27,7 +27,15 @@ export function noGrad<T>(fn: () => T): T {
 /** Where a node's input gradient goes: an upstream node, or a leaf's `.grad`. */
 type Edge = { node: GraphNode; leaf?: undefined } | { leaf: Tensor; node?: undefined };
 
-export type BackwardFn<S extends readonly Tensor[]> = (grad: Tensor, saved: S) => ReadonlyArray<Tensor | null>;
+/**
+ * An op's backward: the gradients of its inputs, given `grad` (its output's)
+ * and what it saved. `into[k]`, when not null, is the gradient the engine
+ * already holds for input k (a leaf's `.grad`, or an upstream node's sum so
+ * far), of input k's shape and shared with no other tensor: the backward may
+ * add its gradient to it in place and return it, which saves the separate
+ * add (torch's AccumulateGrad also adds into `.grad` in place).
+ */
+export type BackwardFn<S extends readonly Tensor[]> = (grad: Tensor, saved: S, into: ReadonlyArray<Tensor | null>) => ReadonlyArray<Tensor | null>;
 
 export class GraphNode {
   /** Tensors produced by this node plus downstream nodes that point here. */
@@ -41,13 +49,18 @@ export class GraphNode {
     private readonly backwardFn: BackwardFn<readonly Tensor[]>,
   ) {}
 
-  apply(grad: Tensor): ReadonlyArray<Tensor | null> {
+  apply(grad: Tensor, into: ReadonlyArray<Tensor | null>): ReadonlyArray<Tensor | null> {
     if (this.freed) {
       throw new Error(
         `backward: the graph through '${this.op}' was already freed by an earlier backward(); pass { retainGraph: true } to the first call to backpropagate twice`,
       );
     }
-    return this.backwardFn(grad, this.saved);
+    return this.backwardFn(grad, this.saved, into);
+  }
+
+  /** Whether `t` is one of the tensors this node saved. */
+  holds(t: Tensor): boolean {
+    return this.saved.includes(t);
   }
 
   /** Frees the saved tensors; the node can no longer backpropagate. */

@@ -32,6 +32,22 @@ function topologicalOrder(root: GraphNode): GraphNode[] {
   return order;
 }
 
+/**
+ * For each input of `node`, the gradient already held for it that its
+ * backward may add into in place (see `BackwardFn`): a leaf's `.grad` or the
+ * pending sum for an upstream node, when no other tensor shares its storage.
+ * An input reached through two edges (x * x) is offered at its first only.
+ */
+function accumulationTargets(node: GraphNode, grads: ReadonlyMap<GraphNode, Tensor>): Array<Tensor | null> {
+  return node.edges.map((edge, k) => {
+    if (!edge) return null;
+    const held = edge.leaf ? (edge.leaf.isDisposed ? null : edge.leaf.grad) : grads.get(edge.node);
+    if (!held?.ownsStorage) return null;
+    const first = node.edges.findIndex((e) => (edge.leaf ? e?.leaf === edge.leaf : e?.node === edge.node));
+    return first === k ? held : null;
+  });
+}
+
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again. */
   retainGraph?: boolean;
@@ -52,10 +68,11 @@ function runBackward(root: Tensor, seed: Tensor | undefined, options: BackwardOp
   }
   noGrad(() =>
     tidy(() => {
-      const accumulateLeaf = (leaf: Tensor, g: Tensor): void => {
+      // `owned`: g is the backward's own new tensor, so it can become the gradient itself rather than an alias of it.
+      const accumulateLeaf = (leaf: Tensor, g: Tensor, owned = false): void => {
         if (leaf.isDisposed) return;
         const prev = leaf.grad;
-        leaf.grad = keep(prev ? add(prev, g) : g.alias(true));
+        leaf.grad = keep(prev ? add(prev, g) : owned ? g : g.alias(true));
         prev?.dispose();
       };
       const start = seed ? seed.alias(true) : ones(root.shape);
@@ -70,19 +87,25 @@ function runBackward(root: Tensor, seed: Tensor | undefined, options: BackwardOp
         const g = grads.get(node);
         if (!g) continue;
         grads.delete(node);
-        const inputGrads = node.apply(g);
+        const into = accumulationTargets(node, grads);
+        const inputGrads = node.apply(g, into);
+        // A backward may hand the same tensor to several inputs (add does), or
+        // pass g itself on: those get an alias each, so every consumer has its
+        // own handle to dispose. A new tensor of its own moves in as it is, so
+        // a later gradient can be added into it in place.
+        const owned = (gi: Tensor, k: number): boolean =>
+          gi !== g && gi.ownsStorage && inputGrads.indexOf(gi) === k && inputGrads.lastIndexOf(gi) === k && !node.holds(gi);
         // Each node runs once: what it saved can go now, not at the end, so a
         // long graph's activations are freed as the backward pass passes them.
         if (!options.retainGraph) node.freeSaved();
         node.edges.forEach((edge, k) => {
           const gi = inputGrads[k];
-          if (!edge || !gi) return;
-          if (edge.leaf) accumulateLeaf(edge.leaf, gi);
+          // Returning its target means the backward added into it in place.
+          if (!edge || !gi || gi === into[k]) return;
+          if (edge.leaf) accumulateLeaf(edge.leaf, gi, owned(gi, k));
           else {
             const prev = grads.get(edge.node);
-            // A backward may hand the same tensor to several inputs (add does):
-            // an alias gives each consumer its own handle to dispose.
-            grads.set(edge.node, prev ? add(prev, gi) : gi.alias(true));
+            grads.set(edge.node, prev ? add(prev, gi) : owned(gi, k) ? gi : gi.alias(true));
             prev?.dispose();
           }
         });

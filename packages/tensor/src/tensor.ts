@@ -91,6 +91,11 @@ export class Tensor {
     return this.storage;
   }
 
+  /** @internal Whether no other tensor, view or saved copy shares this one's storage (so writing it in place changes no one else's values). */
+  get ownsStorage(): boolean {
+    return this.storage?.refs === 1;
+  }
+
   /** @internal Another handle on the same storage (a view with `shape`). */
   alias(tracked: boolean, shape: Shape = this.shape): Tensor {
     const s = this.assertAlive('alias');

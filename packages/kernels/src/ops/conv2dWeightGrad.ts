@@ -4,7 +4,7 @@ import {
   CONV_GEOMETRY_PARAMS, defaultConvTiles, reflectPaddedGeometry, weightGradTiles, wgslOuterProduct, wgslStoreBlock, type ConvGeometry,
   type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
-import { packChannelsLast } from './packChannelsLast.ts';
+import { packChannelsLastPair } from './packChannelsLast.ts';
 import { reduce } from './reduce.ts';
 
 /**
@@ -19,12 +19,41 @@ import { reduce } from './reduce.ts';
  * read inside the image, so the loops run over exactly those and read no
  * padding. A second pass adds up the slices' partial sums. Also serves as
  * conv_transpose2d's weight gradient with x and gy swapped.
+ *
+ * With `bias` ('gy' or 'x'), items after the weight's also sum that operand
+ * over its pixels, slice by slice: the bias gradient (conv2d's is gy's sum,
+ * conv_transpose2d's is its x operand's), without a reduction dispatch of
+ * its own. With `accumulate` (and `accumulateBias`) the results are added
+ * to what gw (the bias gradient) holds: a gradient accumulated in place.
  */
-export const conv2dWeightGradKernel = defineKernel({
-  name: 'conv2dWeightGrad',
-  params: { ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32' },
-  bindings: { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' },
-  source: ({ wg, cb, kv }: ConvTiles) => /* wgsl */ `
+type BiasOperand = 'gy' | 'x';
+
+const wgslWeightGrad = ({ wg, cb, kv }: ConvTiles, bias: BiasOperand | null): string => {
+  // The bias operand's vec4s per pixel of a bias item: one block of its channels.
+  const bv = bias === 'gy' ? kv : cb / 4;
+  const biasItem = bias === null ? '' : /* wgsl */ `
+fn biasItem(b: u32) {
+  if (b >= p.biasItems) { return; }
+  let q0 = (b % p.biasBlocks) * ${bv}u;
+  let split = b / p.biasBlocks;
+  let px0 = split * p.biasPixelsPerSplit;
+  let px1 = min(px0 + p.biasPixelsPerSplit, p.biasPixels);
+  let stride = ${bias === 'gy' ? 'p.Kq' : 'p.Cq'};
+  var acc: array<vec4<f32>, ${bv}>;
+  for (var px = px0; px < px1; px++) {
+    let at = px * stride + q0;
+    ${[...Array(bv)].map((_, v) => `acc[${v}] += ${bias === 'gy' ? 'gyp' : 'xp'}[at + ${v}u];`).join(' ')}
+  }
+  let res = acc;
+  let ch0 = q0 * 4u;
+  let accumulate = p.accumulateBias != 0u;
+  for (var j = 0u; j < min(${4 * bv}u, p.biasChannels - min(ch0, p.biasChannels)); j++) {
+    let o = split * p.biasChannels + ch0 + j;
+    let v = res[j / 4u][j % 4u];
+    biasOut[o] = select(v, biasOut[o] + v, accumulate);
+  }
+}`;
+  return /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 
 fn firstInside(pad: u32, k: u32, s: u32) -> u32 {
@@ -36,6 +65,7 @@ fn endInside(size: u32, pad: u32, k: u32, s: u32, outSize: u32) -> u32 {
   // One past the largest o < outSize with o s + k - pad < size.
   return min(outSize, select(0u, (size + pad - k + s - 1u) / s, size + pad > k));
 }
+${biasItem}
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -45,8 +75,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // An item is a (tap, row split, channel block) triple, channel blocks
   // fastest: a workgroup spans taps when a tap has fewer items than
   // invocations. Invocations past the last item redo it and store nothing:
-  // no divergent exit before the loops.
+  // no divergent exit before the loops (but for the bias items, which follow).
   let item = flatWorkgroup(wid, nwg) * ${wg}u + li;
+  ${bias === null ? '' : 'if (item >= p.items) { biasItem(item - p.items); return; }'}
   let last = min(item, p.items - 1u);
   let block = last % p.blocks;
   let split = (last / p.blocks) % p.splits;
@@ -91,16 +122,55 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pixStep = p.C * taps;
   let chStride = taps;
   let chBase = (split * p.K + k0) * pixStep + ch0 * taps + tap;
-  ${wgslStoreBlock(cb, kv, 'partial', false)}
-}`,
+  ${wgslStoreBlock(cb, kv, 'partial', false, 'p.accumulate != 0u')}
+}`;
+};
+
+const WEIGHT_GRAD_PARAMS = {
+  ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32', accumulate: 'u32',
+} as const;
+const WEIGHT_GRAD_BINDINGS = { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' } as const;
+
+export const conv2dWeightGradKernel = defineKernel({
+  name: 'conv2dWeightGrad',
+  params: WEIGHT_GRAD_PARAMS,
+  bindings: WEIGHT_GRAD_BINDINGS,
+  source: (tiles: ConvTiles) => wgslWeightGrad(tiles, null),
 });
+
+/** The same with the bias gradient's items (its own kernel: one more read_write binding). */
+export const conv2dWeightGradWithBiasKernel = defineKernel({
+  name: 'conv2dWeightGradWithBias',
+  params: {
+    ...WEIGHT_GRAD_PARAMS,
+    biasItems: 'u32', biasBlocks: 'u32', biasPixels: 'u32', biasPixelsPerSplit: 'u32', biasChannels: 'u32', accumulateBias: 'u32',
+  },
+  bindings: { ...WEIGHT_GRAD_BINDINGS, biasOut: 'read_write' },
+  source: ({ bias, ...tiles }: ConvTiles & { bias: BiasOperand }) => wgslWeightGrad(tiles, bias),
+});
+
+/** The bias gradient a weight-gradient pass also computes: the sum of its gy or x operand over pixels, into `buffer`. */
+export interface WeightGradBias {
+  buffer: DeviceBuffer;
+  of: BiasOperand;
+  /** Add to what `buffer` holds instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/** What a weight-gradient pass adds to the plain gw: the bias gradient, and accumulation into gw. */
+export interface WeightGradOptions {
+  bias?: WeightGradBias;
+  /** Add to what gw holds instead of overwriting it. */
+  accumulate?: boolean;
+}
 
 /**
  * Encodes gw [K, C, kH, kW] = sum over n, oh, ow of gy [N, K, Ho, Wo] times the
- * matching x [N, C, H, W] taps, for the convolution `g`. `tiles` defaults to
- * the adapter's configuration. With reflect padding, x is packed
- * reflection-padded and the kernel runs unpadded on the padded geometry:
- * the dispatch of reflection padding followed by an unpadded convolution.
+ * matching x [N, C, H, W] taps, for the convolution `g`, and with
+ * `options.bias` the bias gradient. `tiles` defaults to the adapter's
+ * configuration. With reflect padding, x is packed reflection-padded and
+ * the kernel runs unpadded on the padded geometry: the dispatch of
+ * reflection padding followed by an unpadded convolution.
  */
 export function conv2dWeightGrad(
   rt: Runtime,
@@ -110,10 +180,12 @@ export function conv2dWeightGrad(
   geometry: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
   paddingMode: ConvPaddingMode = 'zeros',
+  { bias, accumulate = false }: WeightGradOptions = {},
 ): void {
   // Reflect padding: x packed reflection-padded, and the padded geometry's unpadded convolution.
   const { H, W, pH, pW } = geometry;
   const reflectPadding = paddingMode === 'reflect' ? { h: H, w: W, pH, pW } : undefined;
+  if (reflectPadding && bias?.of === 'x') throw new Error('conv2dWeightGrad: the bias of x (a transposed convolution\'s) is not summed over a reflect-padded x');
   const g = reflectPadding ? reflectPaddedGeometry(geometry) : geometry;
   const tiles = weightGradTiles(adapterTiles, g.C, g.K);
   const kPad = Math.ceil(g.K / (4 * tiles.kv)) * 4 * tiles.kv;
@@ -129,16 +201,28 @@ export function conv2dWeightGrad(
   const rowsPerSplit = Math.max(Math.ceil(rows / Math.ceil(wantedItems / blocks)), Math.ceil(256 / g.Wo));
   const splits = Math.ceil(rows / rowsPerSplit);
   const items = taps * splits * blocks;
-  const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
-  const grid = gridFor(items, tiles.wg);
-  const xp = packChannelsLast(rt, x, g.N, g.C, H * W, cPad, false, reflectPadding);
-  const gyp = packChannelsLast(rt, gy, g.N, g.K, g.Ho * g.Wo, kPad, false);
-  if (splits === 1) {
-    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial: gw }, params, grid);
+  const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4, accumulate: accumulate && splits === 1 ? 1 : 0 };
+  const [xp, gyp] = packChannelsLastPair(rt, { src: x, A: g.N, B: g.C, D: H * W, bPad: cPad, reflectPadding }, { src: gy, A: g.N, B: g.K, D: g.Ho * g.Wo, bPad: kPad });
+  const partial = splits === 1 ? gw : rt.alloc(splits * g.K * g.C * taps * 4, 'conv2dWeightGrad partials');
+  if (!bias) {
+    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial }, params, gridFor(items, tiles.wg));
   } else {
-    const partial = rt.alloc(splits * g.K * g.C * taps * 4, 'conv2dWeightGrad partials');
-    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial }, params, grid);
-    reduce(rt, 'sum', partial, [splits, g.K * g.C * taps], [0], gw);
+    // gy's bias is summed in the weight's row slices; x's (N H W pixels) in as many slices.
+    const biasChannels = bias.of === 'gy' ? g.K : g.C;
+    const biasBlocks = bias.of === 'gy' ? kBlocks : cPad / tiles.cb;
+    const biasPixels = bias.of === 'gy' ? rows * g.Wo : g.N * H * W;
+    const biasPixelsPerSplit = bias.of === 'gy' ? rowsPerSplit * g.Wo : Math.ceil(biasPixels / splits);
+    const biasItems = splits * biasBlocks;
+    const biasOut = splits === 1 ? bias.buffer : rt.alloc(splits * biasChannels * 4, 'conv2dWeightGrad bias partials');
+    const biasParams = { ...params, biasItems, biasBlocks, biasPixels, biasPixelsPerSplit, biasChannels, accumulateBias: bias.accumulate && splits === 1 ? 1 : 0 };
+    rt.dispatch(conv2dWeightGradWithBiasKernel, { ...tiles, bias: bias.of }, { xp, gyp, partial, biasOut }, biasParams, gridFor(items + biasItems, tiles.wg));
+    if (splits > 1) {
+      reduce(rt, 'sum', biasOut, [splits, biasChannels], [0], bias.buffer, 1, { accumulate: bias.accumulate });
+      rt.release(biasOut);
+    }
+  }
+  if (splits > 1) {
+    reduce(rt, 'sum', partial, [splits, g.K * g.C * taps], [0], gw, 1, { accumulate });
     rt.release(partial);
   }
   rt.release(xp);

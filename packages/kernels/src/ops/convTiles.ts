@@ -203,19 +203,23 @@ export const TAP_CHUNK = 3;
 /**
  * WGSL statements storing the register block: channel j (< chN) of pixel i
  * (< pixN) goes to `out[chBase + j * chStride + i * pixStep]`, plus
- * `bias[ch0 + j]` when `withBias` and the kernel's `hasBias` are set. The
- * block is first copied to `res`, the only array indexed dynamically: a
- * dynamically indexed `acc` would live in scratch memory during the loops,
- * and unrolling these stores costs seconds of compile time on lavapipe.
+ * `bias[ch0 + j]` when `withBias` and the kernel's `hasBias` are set, or
+ * added to what `out` holds when `accumulate` (a WGSL bool) is given and
+ * true. The block is first copied to `res`, the only array indexed
+ * dynamically: a dynamically indexed `acc` would live in scratch memory
+ * during the loops, and unrolling these stores costs seconds of compile
+ * time on lavapipe.
  */
-export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: boolean): string {
+export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: boolean, accumulate?: string): string {
+  const value = `res[j * ${pv}u + i / 4u][i % 4u] + b`;
   return /* wgsl */ `
   let res = acc;
   for (var j = 0u; j < chN; j++) {
     let o = chBase + j * chStride;
     let b = ${withBias ? 'select(0.0, bias[ch0 + j], hasBias)' : '0.0'};
     for (var i = 0u; i < min(pixN, ${4 * pv}u); i++) {
-      ${out}[o + i * pixStep] = res[j * ${pv}u + i / 4u][i % 4u] + b;
+      ${accumulate ? `let at = o + i * pixStep;
+      ${out}[at] = select(${value}, ${out}[at] + (${value}), ${accumulate});` : `${out}[o + i * pixStep] = ${value};`}
     }
   }`;
 }

@@ -45,7 +45,7 @@ export function reduceGroupLanes(info: Pick<DeviceInfo, 'architecture' | 'descri
 export const reduceKernel = defineKernel({
   name: 'reduce',
   params: {
-    outputs: 'u32', count: 'u32', scale: 'f32',
+    outputs: 'u32', count: 'u32', scale: 'f32', accumulate: 'u32',
     keptShape: ['u32', MAX_DIMS], keptStrides: ['u32', MAX_DIMS],
     redShape: ['u32', MAX_DIMS], redStrides: ['u32', MAX_DIMS],
   },
@@ -88,6 +88,10 @@ export const reduceKernel = defineKernel({
     return /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
 ${layout === 'strided' ? WGSL_STRIDED_OFFSET : ''}
+// With accumulate, the result is added to what y holds (a gradient accumulated in place).
+fn stored(o: u32, v: f32) -> f32 {
+  return select(v, y[o] + v, p.accumulate != 0u);
+}
 ${
   perGroup
     ? /* wgsl */ `
@@ -115,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
   if (li == 0u) {
     ${sharedLevels.join('\n    ')}
-    y[o] = partial[0] * p.scale;
+    y[o] = stored(o, partial[0] * p.scale);
   }
 }`
     : /* wgsl */ `
@@ -129,16 +133,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var r = 0u; r < count; r++) {
     acc = ${combine('acc', element('r'))};
   }
-  y[o] = acc * p.scale;
+  y[o] = stored(o, acc * p.scale);
 }`
 }`;
   },
 });
 
-/** `groupLanes` defaults to the adapter's (`reduceGroupLanes`); any power of two up to 256 gives the same results. */
+export interface ReduceOptions {
+  /** Invocations per output on the long path; defaults to the adapter's (`reduceGroupLanes`): any power of two up to 256 gives the same results. */
+  groupLanes?: number;
+  /** Add the result to what y holds (y + result, as adding it afterwards would) instead of overwriting it. */
+  accumulate?: boolean;
+}
+
 export function reduce(
   rt: Runtime, op: ReduceOp, x: DeviceBuffer, shape: readonly number[], axes: readonly number[], y: DeviceBuffer, scale = 1,
-  groupLanes = reduceGroupLanes(rt.info),
+  { groupLanes = reduceGroupLanes(rt.info), accumulate = false }: ReduceOptions = {},
 ): void {
   const strides = contiguousStrides(shape);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
@@ -148,7 +158,7 @@ export function reduce(
   const count = axes.reduce((acc, i) => acc * shape[i], 1);
   const perGroup = count >= TREE_LANES;
   const params = {
-    outputs, count, scale,
+    outputs, count, scale, accumulate: accumulate ? 1 : 0,
     keptShape: padDims(k.shape, 1), keptStrides: padDims(k.strides[0], 0),
     redShape: padDims(r.shape, 1), redStrides: padDims(r.strides[0], 0),
   };

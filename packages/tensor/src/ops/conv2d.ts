@@ -66,11 +66,28 @@ export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGe
   return gx;
 }
 
-/** @internal gw [K, C, kH, kW] of the convolution `g`; no graph. */
-export function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
-  const gw = Tensor.empty([g.K, g.C, g.kH, g.kW]);
-  conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g, undefined, paddingMode);
-  return gw;
+/**
+ * @internal The weight's and the bias's gradients of the convolution `g`
+ * (x [N, C, H, W], gy [N, K, Ho, Wo]) in one weight-gradient pass, each null
+ * when its tensor needs none; the bias's is the sum of the `biasOf` operand
+ * over N, H, W. Added in place to `into` (see BackwardFn) where given. No graph.
+ */
+export function convParamGrads(
+  x: Tensor,
+  gy: Tensor,
+  g: ConvGeometry,
+  paddingMode: ConvPaddingMode,
+  params: { w: Tensor; b: Tensor | null | undefined; biasOf: 'gy' | 'x' },
+  into: { w: Tensor | null; b: Tensor | null },
+): [Tensor | null, Tensor | null] {
+  const { w, b, biasOf } = params;
+  const needB = b?.requiresGrad === true;
+  if (!w.requiresGrad) return [null, needB ? sum(biasOf === 'gy' ? gy : x, [0, 2, 3]) : null];
+  const gw = into.w ?? Tensor.empty(w.shape);
+  const gb = needB ? (into.b ?? Tensor.empty(b.shape)) : null;
+  const bias = gb ? { buffer: gb.buffer, of: biasOf, accumulate: into.b !== null } : undefined;
+  conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g, undefined, paddingMode, { bias, accumulate: into.w !== null });
+  return [gw, gb];
 }
 
 /**
@@ -111,10 +128,9 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dP
   const g: ConvGeometry = { N, C, H, W, K, Ho, Wo, kH, kW, sH, sW, pH, pW };
   const y = convForward(x, w, b ?? null, g, paddingMode);
   const inputs = b ? [x, w, b] : [x, w];
-  record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
+  record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
     gradIfNeeded(x, () => (paddingMode === 'reflect' ? reflectConvInputGrad(gy, ws, g) : convInputGrad(gy, ws, null, g))),
-    gradIfNeeded(w, () => convWeightGrad(xs, gy, g, paddingMode)),
-    gradIfNeeded(b, () => sum(gy, [0, 2, 3])),
+    ...convParamGrads(xs, gy, g, paddingMode, { w, b, biasOf: 'gy' }, { w: into[1], b: into[2] ?? null }),
   ]);
   return y;
 }

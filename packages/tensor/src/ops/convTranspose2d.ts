@@ -9,8 +9,7 @@ import type { ConvGeometry } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { checkOperands, convForward, convInputGrad, convWeightGrad, type Conv2dOptions } from './conv2d.ts';
-import { sum } from './reduce.ts';
+import { checkOperands, convForward, convInputGrad, convParamGrads, type Conv2dOptions } from './conv2d.ts';
 
 export interface ConvTranspose2dOptions extends Conv2dOptions {
   /** Extra rows/columns on the bottom/right of the output (< stride). Default 0. */
@@ -43,10 +42,10 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, options
   const g: ConvGeometry = { N, C: Cout, H: Ho, W: Wo, K: Cin, Ho: H, Wo: W, kH, kW, sH, sW, pH, pW };
   const y = convInputGrad(x, w, b ?? null, g);
   const inputs = b ? [x, w, b] : [x, w];
-  record(op, y, inputs, [x, w], (gy, [xs, ws]) => [
+  // Its weight gradient is the conv's with x and gy swapped, so its bias (the sum of gy) is that pass's x operand.
+  record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
     gradIfNeeded(x, () => convForward(gy, ws, null, g)),
-    gradIfNeeded(w, () => convWeightGrad(gy, xs, g)),
-    gradIfNeeded(b, () => sum(gy, [0, 2, 3])),
+    ...convParamGrads(gy, xs, g, 'zeros', { w, b, biasOf: 'x' }, { w: into[1], b: into[2] ?? null }),
   ]);
   return y;
 }
