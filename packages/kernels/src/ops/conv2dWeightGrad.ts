@@ -28,7 +28,7 @@ import { reduce } from './reduce.ts';
  */
 type BiasOperand = 'gy' | 'x';
 
-const wgslWeightGrad = ({ wg, cb, kv }: ConvTiles, bias: BiasOperand | null): string => {
+const wgslWeightGrad = ({ wg, cb, kv }: ConvTiles, accumulate: boolean, bias: BiasOperand | null): string => {
   // The bias operand's vec4s per pixel of a bias item: one block of its channels.
   const bv = bias === 'gy' ? kv : cb / 4;
   const biasItem = bias === null ? '' : /* wgsl */ `
@@ -122,12 +122,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pixStep = p.C * taps;
   let chStride = taps;
   let chBase = (split * p.K + k0) * pixStep + ch0 * taps + tap;
-  ${wgslStoreBlock(cb, kv, 'partial', false, 'p.accumulate != 0u')}
+  ${wgslStoreBlock(cb, kv, 'partial', false, accumulate)}
 }`;
 };
 
 const WEIGHT_GRAD_PARAMS = {
-  ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32', accumulate: 'u32',
+  ...CONV_GEOMETRY_PARAMS, rowsPerSplit: 'u32', splits: 'u32', kBlocks: 'u32', blocks: 'u32', items: 'u32', Cq: 'u32', Kq: 'u32',
 } as const;
 const WEIGHT_GRAD_BINDINGS = { xp: { access: 'read', type: 'vec4<f32>' }, gyp: { access: 'read', type: 'vec4<f32>' }, partial: 'read_write' } as const;
 
@@ -135,7 +135,7 @@ export const conv2dWeightGradKernel = defineKernel({
   name: 'conv2dWeightGrad',
   params: WEIGHT_GRAD_PARAMS,
   bindings: WEIGHT_GRAD_BINDINGS,
-  source: (tiles: ConvTiles) => wgslWeightGrad(tiles, null),
+  source: ({ accumulate, ...tiles }: ConvTiles & { accumulate: boolean }) => wgslWeightGrad(tiles, accumulate, null),
 });
 
 /** The same with the bias gradient's items (its own kernel: one more read_write binding). */
@@ -146,7 +146,7 @@ export const conv2dWeightGradWithBiasKernel = defineKernel({
     biasItems: 'u32', biasBlocks: 'u32', biasPixels: 'u32', biasPixelsPerSplit: 'u32', biasChannels: 'u32', accumulateBias: 'u32',
   },
   bindings: { ...WEIGHT_GRAD_BINDINGS, biasOut: 'read_write' },
-  source: ({ bias, ...tiles }: ConvTiles & { bias: BiasOperand }) => wgslWeightGrad(tiles, bias),
+  source: ({ bias, accumulate, ...tiles }: ConvTiles & { accumulate: boolean; bias: BiasOperand }) => wgslWeightGrad(tiles, accumulate, bias),
 });
 
 /** The bias gradient a weight-gradient pass also computes: the sum of its gy or x operand over pixels, into `buffer`. */
@@ -201,11 +201,13 @@ export function conv2dWeightGrad(
   const rowsPerSplit = Math.max(Math.ceil(rows / Math.ceil(wantedItems / blocks)), Math.ceil(256 / g.Wo));
   const splits = Math.ceil(rows / rowsPerSplit);
   const items = taps * splits * blocks;
-  const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4, accumulate: accumulate && splits === 1 ? 1 : 0 };
+  const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
+  // One slice stores gw itself, several their partial sums (which the reduce accumulates).
+  const spec = { ...tiles, accumulate: accumulate && splits === 1 };
   const [xp, gyp] = packChannelsLastPair(rt, { src: x, A: g.N, B: g.C, D: H * W, bPad: cPad, reflectPadding }, { src: gy, A: g.N, B: g.K, D: g.Ho * g.Wo, bPad: kPad });
   const partial = splits === 1 ? gw : rt.alloc(splits * g.K * g.C * taps * 4, 'conv2dWeightGrad partials');
   if (!bias) {
-    rt.dispatch(conv2dWeightGradKernel, tiles, { xp, gyp, partial }, params, gridFor(items, tiles.wg));
+    rt.dispatch(conv2dWeightGradKernel, spec, { xp, gyp, partial }, params, gridFor(items, tiles.wg));
   } else {
     // gy's bias is summed in the weight's row slices; x's (N H W pixels) in as many slices.
     const biasChannels = bias.of === 'gy' ? g.K : g.C;
@@ -215,7 +217,7 @@ export function conv2dWeightGrad(
     const biasItems = splits * biasBlocks;
     const biasOut = splits === 1 ? bias.buffer : rt.alloc(splits * biasChannels * 4, 'conv2dWeightGrad bias partials');
     const biasParams = { ...params, biasItems, biasBlocks, biasPixels, biasPixelsPerSplit, biasChannels, accumulateBias: bias.accumulate && splits === 1 ? 1 : 0 };
-    rt.dispatch(conv2dWeightGradWithBiasKernel, { ...tiles, bias: bias.of }, { xp, gyp, partial, biasOut }, biasParams, gridFor(items + biasItems, tiles.wg));
+    rt.dispatch(conv2dWeightGradWithBiasKernel, { ...spec, bias: bias.of }, { xp, gyp, partial, biasOut }, biasParams, gridFor(items + biasItems, tiles.wg));
     if (splits > 1) {
       reduce(rt, 'sum', biasOut, [splits, biasChannels], [0], bias.buffer, 1, { accumulate: bias.accumulate });
       rt.release(biasOut);

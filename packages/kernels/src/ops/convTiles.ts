@@ -204,13 +204,13 @@ export const TAP_CHUNK = 3;
  * WGSL statements storing the register block: channel j (< chN) of pixel i
  * (< pixN) goes to `out[chBase + j * chStride + i * pixStep]`, plus
  * `bias[ch0 + j]` when `withBias` and the kernel's `hasBias` are set, or
- * added to what `out` holds when `accumulate` (a WGSL bool) is given and
- * true. The block is first copied to `res`, the only array indexed
- * dynamically: a dynamically indexed `acc` would live in scratch memory
- * during the loops, and unrolling these stores costs seconds of compile
- * time on lavapipe.
+ * added to what `out` holds with `accumulate` (a load per value, so its
+ * own pipeline: plain stores do not pay it). The block is first copied to
+ * `res`, the only array indexed dynamically: a dynamically indexed `acc`
+ * would live in scratch memory during the loops, and unrolling these
+ * stores costs seconds of compile time on lavapipe.
  */
-export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: boolean, accumulate?: string): string {
+export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: boolean, accumulate = false): string {
   const value = `res[j * ${pv}u + i / 4u][i % 4u] + b`;
   return /* wgsl */ `
   let res = acc;
@@ -219,7 +219,7 @@ export function wgslStoreBlock(cb: number, pv: number, out: string, withBias: bo
     let b = ${withBias ? 'select(0.0, bias[ch0 + j], hasBias)' : '0.0'};
     for (var i = 0u; i < min(pixN, ${4 * pv}u); i++) {
       ${accumulate ? `let at = o + i * pixStep;
-      ${out}[at] = select(${value}, ${out}[at] + (${value}), ${accumulate});` : `${out}[o + i * pixStep] = ${value};`}
+      ${out}[at] = ${out}[at] + (${value});` : `${out}[o + i * pixStep] = ${value};`}
     }
   }`;
 }
