@@ -1,6 +1,7 @@
 // The three conv kernels against plain f64 loops, on awkward shapes and with
 // every tile configuration (the adapter's own and the other one); reflect
-// padding bitwise against the pad kernel then an unpadded convolution.
+// padding bitwise against the pad kernel then an unpadded convolution, and
+// its input gradient against the f64 gradient of padding then convolution.
 import { describe, expect, it } from 'vitest';
 import {
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, convTiles, namedConvTiles, pad, reflectPaddedGeometry, rt,
@@ -153,6 +154,77 @@ describe.each(configs)('reflect-padded conv kernels, %s', (_, t) => {
   it('[1, 5, 6, 13, 11, 3, 1, 1] in 2 KiB bindings: the forward', run([1, 5, 6, 13, 11, 3, 1, 1], 2048));
 });
 
+describe.each(configs)('reflect-padded input gradient, %s', (_, t) => {
+  // N = 2 and channel counts off multiples of 4 throughout. Sizes down to H
+  // or W = pad + 1; rows whose tiles overlap (W not a multiple of the
+  // block), mirrored rows on every row (pH = H - 1), and pads as wide as an
+  // 8-pixel block allows. Some take the two-step path (see the next describe).
+  const reflectGradCases: Case[] = [
+    [2, 5, 6, 8, 8, 3, 1, 1],
+    [1, 32, 32, 8, 8, 3, 1, 1],
+    [2, 10, 3, 13, 11, 3, 1, 1],
+    [2, 3, 5, 12, 20, 3, 1, 1],
+    [2, 5, 3, 2, 9, 3, 1, 1],
+    [2, 7, 9, 9, 2, 3, 1, 1],
+    [2, 6, 5, 2, 2, 3, 1, 1],
+    [2, 6, 7, 5, 5, 3, 1, 1],
+    [2, 5, 6, 4, 4, 7, 1, 3],
+    [2, 3, 5, 4, 11, 7, 1, 3],
+    [2, 6, 3, 10, 5, 7, 1, 3],
+    [2, 9, 5, 12, 14, 7, 1, 3],
+    [1, 8, 3, 32, 32, 7, 1, 3],
+    [2, 5, 4, 9, 10, 5, 1, [1, 2]],
+    [2, 5, 4, 6, 9, 3, 1, [2, 0]],
+    [2, 4, 5, 6, 16, 5, 1, [5, 3]],
+    [2, 5, 4, 6, 7, 1, 1, 1],
+    [1, 5, 4, 9, 20, 9, 1, [1, 7]],
+    // Stride 2: two steps.
+    [2, 5, 6, 11, 10, 3, 2, 1],
+  ];
+  const run = (c: Case, bindingBytes: number) => async () => {
+    const g = geometry(c);
+    const rng = new Rng(7);
+    const nx = g.N * g.C * g.H * g.W;
+    const w = random(g.K * g.C * g.kH * g.kW, rng);
+    const gy = random(g.N * g.K * g.Ho * g.Wo, rng);
+    const want = reflectInputGradReference(g, w, gy);
+    const [wb, gyb] = [w, gy].map(upload);
+    const gxb = rt().alloc(nx * 4);
+    const limit = rt().maxBindingBytes;
+    rt().maxBindingBytes = bindingBytes;
+    try {
+      conv2dInputGrad(rt(), gyb, wb, null, gxb, g, t, 'reflect');
+    } finally {
+      rt().maxBindingBytes = limit;
+    }
+    expectClose(await download(gxb, nx), Float32Array.from(want), { rtol: 1e-5 }, 'reflect input grad', [g.N, g.C, g.H, g.W]);
+    for (const buf of [wb, gyb, gxb]) rt().release(buf);
+  };
+  it.each(reflectGradCases.map((c) => [JSON.stringify(c), c] as const))('%s', (_name, c) => run(c, rt().maxBindingBytes)());
+  // Larger than one binding: the padded geometry's gradient in bands, then padding's gradient a few planes at a time.
+  it('[2, 5, 6, 13, 11, 3, 1, 1] in 2 KiB bindings', run([2, 5, 6, 13, 11, 3, 1, 1], 2048));
+});
+
+/** f64 gx of reflection padding then the unpadded convolution `reflectPaddedGeometry(g)`: the padded input's gradient, folded back onto x. */
+function reflectInputGradReference(g: ConvGeometry, w: Float32Array, gy: Float32Array): Float64Array {
+  const padded = reflectPaddedGeometry(g);
+  const gxPadded = new Float64Array(g.N * g.C * padded.H * padded.W);
+  eachTerm(padded, (xi, wi, yi) => {
+    gxPadded[xi] += w[wi] * gy[yi];
+  });
+  const source = (i: number, pad: number, n: number) => {
+    const a = Math.abs(i - pad);
+    return a >= n ? 2 * (n - 1) - a : a;
+  };
+  const gx = new Float64Array(g.N * g.C * g.H * g.W);
+  for (let plane = 0; plane < g.N * g.C; plane++)
+    for (let h = 0; h < padded.H; h++)
+      for (let v = 0; v < padded.W; v++) {
+        gx[(plane * g.H + source(h, g.pH, g.H)) * g.W + source(v, g.pW, g.W)] += gxPadded[(plane * padded.H + h) * padded.W + v];
+      }
+  return gx;
+}
+
 /** The kernel, block (channels x pixels, or weight-gradient channels) and workgroup count of each dispatch `encode` makes. */
 function dispatchesOf(encode: () => void): string[] {
   const runtime = rt();
@@ -164,6 +236,7 @@ function dispatchesOf(encode: () => void): string[] {
     const t = spec as ConvTiles;
     const block = kernel.name === 'conv2dWeightGrad' ? `${4 * t.kv}x${t.cb}` : `${t.cb}x${4 * t.pv}`;
     if (kernel.name.startsWith('conv2d')) seen.push(`${kernel.name} ${block} ${grid[0] * grid[1] * grid[2]}`);
+    else if (kernel.name === 'padBackward') seen.push(kernel.name);
     dispatch(...args);
   }) as Runtime['dispatch'];
   try {
@@ -198,5 +271,29 @@ describe('conv tiles per shape', () => {
     });
     expect(seen).toEqual([`conv2dForward ${passes[0]}`, `conv2dInputGrad ${passes[1]}`, `conv2dWeightGrad ${passes[2]}`]);
     for (const b of [x, w, gy, out]) rt().release(b);
+  });
+});
+
+describe('reflect-padded input gradient: one dispatch, or two steps', () => {
+  // [case, tiles, the conv and pad-gradient dispatches]
+  const expected: Array<[Case, string, string[]]> = [
+    // A ResNet block at the demo's 8x8: one dispatch over the 8x8 pixels (the two steps computed 10x10).
+    [[1, 32, 32, 8, 8, 3, 1, 1], 'cpu', ['conv2dInputGrad 8x8 2']],
+    [[1, 32, 32, 8, 8, 3, 1, 1], 'gpu', ['conv2dInputGrad 8x4 1']],
+    // The generator's 7x7 ends.
+    [[1, 8, 3, 32, 32, 7, 1, 3], 'cpu', ['conv2dInputGrad 8x8 8']],
+    [[1, 8, 3, 32, 32, 7, 1, 3], 'gpu', ['conv2dInputGrad 8x4 4']],
+    // Rows of 11 with pad 3: the 8-pixel block's last tile would overlap pixel 3 (a mirrored one), so 4-pixel blocks.
+    [[1, 8, 3, 11, 11, 7, 1, 3], 'cpu', ['conv2dInputGrad 8x4 3']],
+    // Rows too short for 4-pixel tiles to hold the mirrored pixels, stride 2: the padded geometry's gradient, then padding's.
+    [[1, 8, 8, 2, 2, 3, 1, 1], 'cpu', ['conv2dInputGrad 8x4 1', 'padBackward']],
+    [[1, 8, 8, 5, 5, 3, 1, 1], 'cpu', ['conv2dInputGrad 8x8 1', 'padBackward']],
+    [[1, 8, 8, 11, 10, 3, 2, 1], 'cpu', ['conv2dInputGrad 8x8 2', 'padBackward']],
+  ];
+  it.each(expected.map(([c, tiles, passes]) => [`${JSON.stringify(c)} ${tiles}`, c, tiles, passes] as const))('%s', (_, c, name, passes) => {
+    const g = geometry(c);
+    const [w, gy, gx] = [g.K * g.C * g.kH * g.kW, g.N * g.K * g.Ho * g.Wo, g.N * g.C * g.H * g.W].map((n) => rt().alloc(n * 4));
+    expect(dispatchesOf(() => conv2dInputGrad(rt(), gy, w, null, gx, g, namedConvTiles(name), 'reflect'))).toEqual(passes);
+    for (const b of [w, gy, gx]) rt().release(b);
   });
 });
