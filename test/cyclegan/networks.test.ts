@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { NLayerDiscriminator, ResnetBlock, ResnetGenerator } from '@stripes/cyclegan';
 import { Sequential, type Module } from '@stripes/nn';
 import { add, manualSeed, randn, tidy, type Tensor } from '@stripes/tensor';
+import { roundingOf } from '../helpers/matchers.ts';
 
 /** The generator's forward with every layer called on its own: no Sequential fusion (reflection pads write their padded copies). */
 function unfused(module: Module<[Tensor], Tensor>, x: Tensor): Tensor {
@@ -22,7 +23,7 @@ describe('reference networks', () => {
     d.dispose();
   });
 
-  test('the generator with its reflection pads fused into its convs: bitwise the unfused output and gradients', async () => {
+  test('the generator with its reflection pads fused into its convs: bitwise the unfused output, its gradients to float rounding', async () => {
     manualSeed(3);
     const g = new ResnetGenerator({ inputNc: 3, outputNc: 3, ngf: 8, nBlocks: 2 });
     const x = randn([1, 3, 20, 20]).requireGrad();
@@ -37,7 +38,10 @@ describe('reference networks', () => {
     };
     const fused = await run((h) => g.call(h));
     const plain = await run((h) => unfused(g, h));
-    fused.forEach((values, i) => expect(values, i === 0 ? 'output' : i === 1 ? 'input gradient' : g.namedParameters()[i - 2][0]).toEqual(plain[i]));
+    // The fused convs' input gradients add the mirrored terms of edge pixels in another order; the layers below inherit that
+    // rounding: to the scale of all the gradients (a conv bias before instance norm has a gradient of rounding alone).
+    expect(fused[0], 'output').toEqual(plain[0]);
+    fused.slice(1).forEach((values, i) => expect(values).toBeAllClose(plain[i + 1], roundingOf(plain.slice(1)), i === 0 ? 'input gradient' : g.namedParameters()[i - 1][0]));
     g.dispose();
     for (const t of [x, gy]) t.dispose();
   });

@@ -31,6 +31,20 @@ function closeAt(a: number, e: number, allowed: number): boolean {
 
 const fmtShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
+/**
+ * Float rounding of the same sums added in another order: `r` of the
+ * largest |value| of `expected` (or of all of several arrays), for every
+ * element. A gradient's small entries carry the rounding of its large ones,
+ * and a gradient that is zero but for rounding (a conv bias before instance
+ * norm) the rounding of the gradients it was summed from: pass them all.
+ */
+export function roundingOf(expected: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>, r = 1e-5): Tolerance {
+  const arrays = typeof expected[0] === 'number' ? [expected as ArrayLike<number>] : (expected as ReadonlyArray<ArrayLike<number>>);
+  let max = 0;
+  for (const a of arrays) for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]));
+  return { rtol: r, atol: r * max };
+}
+
 export function toBeAllClose(actual: ArrayLike<number>, expected: Expected, tol: Tolerance, label?: string): MatcherResult {
   const prefix = label ? `${label}: ` : '';
   const e = isRef(expected) ? expected.data : expected;

@@ -1,6 +1,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { Conv2d, InstanceNorm2d, LeakyReLU, ReflectionPad2d, ReLU, Sequential, Tanh, type Module } from '@stripes/nn';
 import { manualSeed, randn, tidy, type Tensor } from '@stripes/tensor';
+import { roundingOf } from '../helpers/matchers.ts';
 
 /** Runs the layers one by one: no fusion. */
 function unfused(layers: readonly Module[], x: Tensor): Tensor {
@@ -35,7 +36,7 @@ describe('Sequential fuses InstanceNorm + (Leaky)ReLU', () => {
 });
 
 describe('Sequential fuses ReflectionPad2d + unpadded Conv2d', () => {
-  test('bitwise the same output, input gradient and parameter gradients as the separate layers; names unchanged', async () => {
+  test('bitwise the same output as the separate layers, the same gradients to float rounding; names unchanged', async () => {
     manualSeed(9);
     const seq = new Sequential(
       new ReflectionPad2d(3), new Conv2d(3, 8, 7), new InstanceNorm2d(8), new ReLU(),
@@ -60,7 +61,10 @@ describe('Sequential fuses ReflectionPad2d + unpadded Conv2d', () => {
     expect(padForward).toHaveBeenCalledTimes(2);
     padForward.mockRestore();
     const plain = await run((h) => unfused(seq.layers, h));
-    fused.forEach((values, i) => expect(values, i === 0 ? 'output' : i === 1 ? 'input gradient' : `parameter ${i - 2} gradient`).toEqual(plain[i]));
+    // A fused stride-1 conv's input gradient adds the mirrored terms of edge pixels in another order, and the layers below inherit
+    // that rounding: to the scale of all the gradients (a conv bias before instance norm has a gradient of rounding alone).
+    expect(fused[0], 'output').toEqual(plain[0]);
+    fused.slice(1).forEach((values, i) => expect(values).toBeAllClose(plain[i + 1], roundingOf(plain.slice(1)), i === 0 ? 'input gradient' : `parameter ${i - 1} gradient`));
     expect(Object.keys(seq.stateDict())).toEqual(['1.weight', '1.bias', '5.weight', '5.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias']);
     seq.dispose();
     for (const t of [x, gy]) t.dispose();

@@ -111,7 +111,7 @@ describe('accumulation', () => {
     const b = randn([biasLength], { rng }).requireGrad();
     const seeds = [1, 2, 3].map(() => rng.normal());
     // Each use's gradients alone, then summed on the host.
-    const separate = [];
+    const separate: number[][][] = [];
     for (const [x, seed] of [[x1, seeds[0]], [x2, seeds[1]], [x1, seeds[2]]] as const) {
       tidy(() => layer(x, w, b).sum().mul(seed).backward());
       separate.push([await values(w.grad), await values(b.grad)]);

@@ -4,13 +4,10 @@
  * kernels it uses (forward, input gradient, weight gradient) are shared with
  * conv_transpose2d, which swaps the roles of the first two.
  */
-import {
-  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, reflectPadArgs, reflectPaddedGeometry, rt, type ConvGeometry, type ConvPaddingMode,
-} from '@stripes/kernels';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry, type ConvPaddingMode } from '@stripes/kernels';
 import { gradIfNeeded, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { padGradient } from './pad.ts';
 import { sum } from './reduce.ts';
 
 export type { ConvPaddingMode };
@@ -60,9 +57,9 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeome
 }
 
 /** @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C]; no graph. */
-export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
   const gx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g);
+  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode);
   return gx;
 }
 
@@ -88,18 +85,6 @@ export function convParamGrads(
   const bias = gb ? { buffer: gb.buffer, of: biasOf, accumulate: into.b !== null } : undefined;
   conv2dWeightGrad(rt(), x.buffer, gy.buffer, gw.buffer, g, undefined, paddingMode, { bias, accumulate: into.w !== null });
   return [gw, gb];
-}
-
-/**
- * gx of a reflect-padded convolution: the unpadded convolution's input
- * gradient on the padded geometry (the padded input's gradient), folded back
- * onto x by reflection padding's gradient, as reflectionPad2d then conv2d do.
- */
-function reflectConvInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const gxPadded = convInputGrad(gy, w, null, reflectPaddedGeometry(g));
-  const gx = padGradient(gxPadded, [g.N, g.C, g.H, g.W], 'reflect', reflectPadArgs(g));
-  gxPadded.dispose();
-  return gx;
 }
 
 /**
@@ -129,7 +114,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dP
   const y = convForward(x, w, b ?? null, g, paddingMode);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
-    gradIfNeeded(x, () => (paddingMode === 'reflect' ? reflectConvInputGrad(gy, ws, g) : convInputGrad(gy, ws, null, g))),
+    gradIfNeeded(x, () => convInputGrad(gy, ws, null, g, paddingMode)),
     ...convParamGrads(xs, gy, g, paddingMode, { w, b, biasOf: 'gy' }, { w: into[1], b: into[2] ?? null }),
   ]);
   return y;

@@ -30,8 +30,8 @@ function padOp(op: string, x: Tensor, padding: readonly number[], mode: PadMode,
   return y;
 }
 
-/** @internal The gradient of an input of shape `shape` padded by `args` from the padded output's gradient `gy`; no graph. */
-export function padGradient(gy: Tensor, shape: readonly number[], mode: PadMode, args: PadArgs): Tensor {
+/** The gradient of an input of shape `shape` padded by `args` from the padded output's gradient `gy`; no graph. */
+function padGradient(gy: Tensor, shape: readonly number[], mode: PadMode, args: PadArgs): Tensor {
   const gx = Tensor.empty(shape);
   if (gx.size > 0) padBackward(rt(), mode, gy.buffer, gx.buffer, args);
   return gx;
