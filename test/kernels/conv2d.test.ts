@@ -1,5 +1,6 @@
 // The three conv kernels against plain f64 loops, on awkward shapes and with
-// every tile configuration (the adapter's own and the other one); reflect
+// every tile configuration (the adapter's own and the other one), with the
+// weight gradient's bias sums and the in-place accumulating forms; reflect
 // padding bitwise against the pad kernel then an unpadded convolution, and
 // its input gradient against the f64 gradient of padding then convolution.
 import { describe, expect, it } from 'vitest';
@@ -116,7 +117,28 @@ describe.each(configs)('conv kernels, %s', (_, t) => {
     expectClose(rgx, f32(gx), { rtol: 2e-5 }, 'input grad', [g.N, g.C, g.H, g.W]);
     expectClose(rgxb, gxb, { rtol: 2e-5 }, 'input grad + bias', [g.N, g.C, g.H, g.W]);
     expectClose(rgw, f32(gw), { rtol: 2e-5 }, 'weight grad', [g.K, g.C, g.kH, g.kW]);
-    for (const buf of [...bufs, ...out, bc]) rt().release(buf);
+
+    // The weight gradient's bias items: gy's sum per channel (conv2d's bias
+    // gradient) or the x operand's (conv_transpose2d's), and gw, gb and gx
+    // added in place into what their buffers hold (an accumulated gradient).
+    const channelSums = (a: Float32Array, channels: number, plane: number) => {
+      const sums = new Float64Array(channels);
+      a.forEach((v, i) => (sums[Math.floor(i / plane) % channels] += v));
+      return sums;
+    };
+    const [heldW, heldB, heldX] = [random(nw, rng), random(g.K, rng), random(nx, rng)];
+    const [wAcc, bAcc, xAcc] = [heldW, heldB, heldX].map(upload);
+    const [gwPlain, gbOfX] = [nw, g.C].map((n) => rt().alloc(n * 4));
+    conv2dWeightGrad(rt(), xb, gyb, wAcc, g, t, 'zeros', { accumulate: true, bias: { buffer: bAcc, of: 'gy', accumulate: true } });
+    conv2dWeightGrad(rt(), xb, gyb, gwPlain, g, t, 'zeros', { bias: { buffer: gbOfX, of: 'x' } });
+    conv2dInputGrad(rt(), gyb, wb, null, xAcc, g, t, 'zeros', { accumulate: true });
+    const plus = (held: Float32Array, add: Float64Array) => Float32Array.from(add, (v, i) => v + held[i]);
+    expectClose(await download(wAcc, nw), plus(heldW, gw), { rtol: 2e-5 }, 'weight grad accumulated', [g.K, g.C, g.kH, g.kW]);
+    expectClose(await download(bAcc, g.K), plus(heldB, channelSums(gy, g.K, g.Ho * g.Wo)), { rtol: 2e-5 }, 'bias grad of gy accumulated', [g.K]);
+    expectClose(await download(gwPlain, nw), f32(gw), { rtol: 2e-5 }, 'weight grad beside the bias of x', [g.K, g.C, g.kH, g.kW]);
+    expectClose(await download(gbOfX, g.C), f32(channelSums(x, g.C, g.H * g.W)), { rtol: 2e-5 }, 'bias grad of x', [g.C]);
+    expectClose(await download(xAcc, nx), plus(heldX, gx), { rtol: 2e-5 }, 'input grad accumulated', [g.N, g.C, g.H, g.W]);
+    for (const buf of [...bufs, ...out, bc, wAcc, bAcc, xAcc, gwPlain, gbOfX]) rt().release(buf);
   });
 });
 
@@ -188,17 +210,21 @@ describe.each(configs)('reflect-padded input gradient, %s', (_, t) => {
     const w = random(g.K * g.C * g.kH * g.kW, rng);
     const gy = random(g.N * g.K * g.Ho * g.Wo, rng);
     const want = reflectInputGradReference(g, w, gy);
-    const [wb, gyb] = [w, gy].map(upload);
+    // Also added in place into a held gradient: in the store, or on the two-step path through a temporary.
+    const held = random(nx, rng);
+    const [wb, gyb, accb] = [w, gy, held].map(upload);
     const gxb = rt().alloc(nx * 4);
     const limit = rt().maxBindingBytes;
     rt().maxBindingBytes = bindingBytes;
     try {
       conv2dInputGrad(rt(), gyb, wb, null, gxb, g, t, 'reflect');
+      conv2dInputGrad(rt(), gyb, wb, null, accb, g, t, 'reflect', { accumulate: true });
     } finally {
       rt().maxBindingBytes = limit;
     }
     expectClose(await download(gxb, nx), Float32Array.from(want), { rtol: 1e-5 }, 'reflect input grad', [g.N, g.C, g.H, g.W]);
-    for (const buf of [wb, gyb, gxb]) rt().release(buf);
+    expectClose(await download(accb, nx), Float32Array.from(want, (v, i) => v + held[i]), { rtol: 1e-5 }, 'reflect input grad accumulated', [g.N, g.C, g.H, g.W]);
+    for (const buf of [wb, gyb, gxb, accb]) rt().release(buf);
   };
   it.each(reflectGradCases.map((c) => [JSON.stringify(c), c] as const))('%s', (_name, c) => run(c, rt().maxBindingBytes)());
   // Larger than one binding: the padded geometry's gradient in bands, then padding's gradient a few planes at a time.

@@ -4,6 +4,7 @@ import {
   bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPadArgs, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
   wgslStoreBlock, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
+import { accumulate } from './accumulate.ts';
 import { packChannelsLast } from './packChannelsLast.ts';
 import { padOutputSize, type PadArgs } from './pad.ts';
 import { padBackward } from './padBackward.ts';
@@ -13,7 +14,7 @@ import { padBackward } from './padBackward.ts';
  * `reflectPW`, the column padding pW, which the mirror terms are unrolled
  * over (absent for zero padding, whose pipeline and cache key stay as they were).
  */
-type InputGradSpec = ConvTiles & { reflectPW?: number };
+type InputGradSpec = ConvTiles & { reflectPW?: number; accumulate?: boolean };
 
 /** Window slots ahead of a chunk's first pixel: tap m0 + dm of pixel i reads window slot i + WINDOW_LEAD - dm. */
 const WINDOW_LEAD = TAP_CHUNK - 1;
@@ -91,7 +92,7 @@ export const conv2dInputGradKernel = defineKernel({
   name: 'conv2dInputGrad',
   params: { ...CONV_GEOMETRY_PARAMS, hasBias: 'u32', Hq: 'u32', Wq: 'u32', tiles: 'u32', items: 'u32', channelGroups: 'u32', Cq: 'u32' },
   bindings: { gy: 'read', wp: { access: 'read', type: 'vec4<f32>' }, bias: 'read', gx: 'read_write' },
-  source: ({ wg, cb, pv, reflectPW }: InputGradSpec) => {
+  source: ({ wg, cb, pv, reflectPW, accumulate = false }: InputGradSpec) => {
     const reflect = reflectPW !== undefined;
     const mirrors = reflect && reflectPW > 0 ? reflectColumns(pv, reflectPW) : null;
     return /* wgsl */ `
@@ -170,7 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pixN = select(min((q + 1u) * ${4 * pv}u, p.W - ${4 * pv}u), p.W, lastTile) - iwFirst;` : 'let pixN = (p.W - iwFirst + sW - 1u) / sW;'}
   let pixStep = sW;
   let hasBias = p.hasBias != 0u;
-  ${wgslStoreBlock(cb, pv, 'gx', true)}
+  ${wgslStoreBlock(cb, pv, 'gx', true, accumulate)}
 }`;
   },
 });
@@ -206,6 +207,10 @@ function reflectTiles(adapterTiles: ConvTiles, g: ConvGeometry): ConvTiles | nul
  * in bands), and for rows the fused tiles cannot cover (`reflectTiles`: W < 4,
  * 4 < W <= 4 + pW, or pW at least the widest block). The two paths agree
  * within float rounding: they sum in different orders.
+ *
+ * With `options.accumulate` gx is added to what gx holds (a gradient
+ * accumulated in place): in the store where one dispatch computes it, else
+ * by an `accumulate` pass over a temporary.
  */
 export function conv2dInputGrad(
   rt: Runtime,
@@ -216,20 +221,26 @@ export function conv2dInputGrad(
   g: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
   paddingMode: ConvPaddingMode = 'zeros',
+  options: { accumulate?: boolean } = {},
 ): void {
+  const adding = options.accumulate === true;
   const whole = rt.fitsWhole(gy) && rt.fitsWhole(gx);
-  if (paddingMode === 'reflect') {
-    if (bias) throw new Error('conv2dInputGrad: reflect padding takes no bias (only conv_transpose2d adds one, and it pads with zeros)');
-    const tiles = whole && g.sH === 1 && g.sW === 1 ? reflectTiles(adapterTiles, g) : null;
-    if (tiles) encode(rt, gy, w, null, gx, g, { ...tiles, reflectPW: g.pW });
-    else reflectInputGradViaPadding(rt, gy, w, gx, g, adapterTiles);
+  const reflect = paddingMode === 'reflect';
+  if (reflect && bias) throw new Error('conv2dInputGrad: reflect padding takes no bias (only conv_transpose2d adds one, and it pads with zeros)');
+  const tiles = !whole ? null : reflect ? (g.sH === 1 && g.sW === 1 ? reflectTiles(adapterTiles, g) : null) : pixelTiles(adapterTiles, g.C, Math.ceil(g.W / g.sW));
+  if (tiles) {
+    // Accumulating is its own pipeline (a load per stored value); the others keep their cache keys.
+    encode(rt, gy, w, bias, gx, g, { ...tiles, ...(reflect ? { reflectPW: g.pW } : {}), ...(adding ? { accumulate: true } : {}) });
     return;
   }
-  if (!whole) {
-    inputGradInBands(rt, gy, w, bias, gx, g, adapterTiles);
-    return;
+  // The fallbacks write whole results: into a temporary first when accumulating.
+  const out = adding ? rt.alloc(g.N * g.C * g.H * g.W * 4, 'conv input gradient to accumulate') : gx;
+  if (reflect) reflectInputGradViaPadding(rt, gy, w, out, g, adapterTiles);
+  else inputGradInBands(rt, gy, w, bias, out, g, adapterTiles);
+  if (adding) {
+    accumulate(rt, gx, out, g.N * g.C * g.H * g.W);
+    rt.release(out);
   }
-  encode(rt, gy, w, bias, gx, g, pixelTiles(adapterTiles, g.C, Math.ceil(g.W / g.sW)));
 }
 
 /** The dispatch: the packed weights, the items (phases x channel blocks x tiles) and their parameters for the block `spec`. */

@@ -56,10 +56,10 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeome
   return y;
 }
 
-/** @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C]; no graph. */
-export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
-  const gx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode);
+/** @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C], or added in place to `into` (see BackwardFn); no graph. */
+export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', into: Tensor | null = null): Tensor {
+  const gx = into ?? Tensor.empty([g.N, g.C, g.H, g.W]);
+  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode, { accumulate: into !== null });
   return gx;
 }
 
@@ -114,7 +114,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dP
   const y = convForward(x, w, b ?? null, g, paddingMode);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
-    gradIfNeeded(x, () => convInputGrad(gy, ws, null, g, paddingMode)),
+    gradIfNeeded(x, () => convInputGrad(gy, ws, null, g, paddingMode, into[0])),
     ...convParamGrads(xs, gy, g, paddingMode, { w, b, biasOf: 'gy' }, { w: into[1], b: into[2] ?? null }),
   ]);
   return y;
