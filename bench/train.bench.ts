@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     console.error(`  ${c.config}: ${WARMUP} warm-up + ${steps} timed steps`);
     // Pooled buffers of the previous configuration would count toward this one's peak.
     runtime.trimPool();
+    runtime.resetPeakMemory();
     const model = new CycleGAN({ ngf: c.ngf, ndf: c.ndf, nBlocks: c.nBlocks, seed: 1 });
     const rng = new Rng(2);
     const shape = [1, 3, c.imageSize, c.imageSize];
@@ -125,16 +126,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP; i++) await step();
 
     const times: number[] = [];
-    let peakBytes = 0;
     const before = { ...counts };
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       await step();
       times.push(performance.now() - t0);
-      // Nothing frees pooled buffers while training, so this sum is the high-water mark of buffer memory.
-      const m = runtime.memory();
-      peakBytes = Math.max(peakBytes, m.liveBytes + m.pooledBytes + m.cachedBytes);
     }
+    // The most buffer memory (live + pooled + cached) held at any moment of the warm-up and timed steps.
+    const { peakBytes } = runtime.memory();
     const dispatchesPerStep = (counts.dispatches - before.dispatches) / steps;
     const submitsPerStep = (counts.submits - before.submits) / steps;
 

@@ -8,10 +8,12 @@ const STEPS = 500;
 const SAMPLE_EVERY = 50;
 
 describe('CycleGAN training memory', () => {
-  test(`live, pooled and cached buffers are flat over ${STEPS} steps once the image pools are full`, async () => {
+  test(`live buffers and the bytes held (live, pooled, cached) are flat over ${STEPS} steps once the image pools are full`, async () => {
     const model = new CycleGAN({ ngf: 2, ndf: 2, nBlocks: 1, nLayersD: 1, poolSize: 4, seed: 3 });
     const rng = new Rng(4);
-    const samples: { step: number; liveBuffers: number; liveBytes: number; heldBytes: number }[] = [];
+    // Live bytes are not compared: a request may be served by a free buffer of a larger size class, so the same live
+    // tensors can add up to a few hundred bytes more or less from step to step. What is held in all is flat.
+    const samples: { step: number; liveBuffers: number; heldBytes: number }[] = [];
     for (let step = 1; step <= STEPS; step++) {
       const { losses } = tidy(() => model.optimizeParameters(randn([1, 3, 8, 8], { rng }), randn([1, 3, 8, 8], { rng })));
       if (step % 10 === 0) {
@@ -23,7 +25,7 @@ describe('CycleGAN training memory', () => {
       await throttle();
       if (step % SAMPLE_EVERY === 0) {
         const m = memory();
-        samples.push({ step, liveBuffers: m.liveBuffers, liveBytes: m.liveBytes, heldBytes: m.liveBytes + m.pooledBytes + m.cachedBytes });
+        samples.push({ step, liveBuffers: m.liveBuffers, heldBytes: m.liveBytes + m.pooledBytes + m.cachedBytes });
       }
     }
     model.dispose();

@@ -14,6 +14,7 @@ import {
   sizeClass,
   unary,
   type DeviceBuffer,
+  type MemoryStats,
 } from '@stripes/kernels';
 import { ready } from '@stripes/tensor';
 
@@ -71,10 +72,16 @@ describe('sizeClass', () => {
 });
 
 describe('buffer pool', () => {
+  // The counts without the high-water mark, which the next test checks.
+  const counts = (): Omit<MemoryStats, 'peakBytes'> => {
+    const { peakBytes: _, ...rest } = rt().memory();
+    return rest;
+  };
+
   it('reuses a released buffer of the same size class', () => {
     const r = rt();
     r.trimPool();
-    const m0 = r.memory();
+    const m0 = counts();
     expect(m0.pooledBuffers).toBe(0);
     expect(m0.pooledBytes).toBe(0);
 
@@ -85,15 +92,15 @@ describe('buffer pool', () => {
     expect(r.memory().liveBytes).toBe(m0.liveBytes + a.size);
 
     r.release(a);
-    expect(r.memory()).toEqual({ ...m0, pooledBuffers: 1, pooledBytes: a.size });
+    expect(counts()).toEqual({ ...m0, pooledBuffers: 1, pooledBytes: a.size });
 
     // 990 bytes falls in the same class as 1000: the pooled buffer comes back.
     expect(sizeClass(990)).toBe(sizeClass(1000));
     const b = r.alloc(990);
     expect(b.buffer).toBe(a.buffer);
-    expect(r.memory()).toEqual({ ...m0, liveBuffers: m0.liveBuffers + 1, liveBytes: m0.liveBytes + a.size });
+    expect(counts()).toEqual({ ...m0, liveBuffers: m0.liveBuffers + 1, liveBytes: m0.liveBytes + a.size });
 
-    // A different class gets a new buffer; the pooled one stays pooled.
+    // A larger class gets a new buffer; the pooled one stays pooled.
     r.release(b);
     const c = r.alloc(5000);
     expect(c.buffer).not.toBe(a.buffer);
@@ -101,7 +108,35 @@ describe('buffer pool', () => {
     r.release(c);
     expect(r.memory().pooledBuffers).toBe(2);
     r.trimPool();
-    expect(r.memory()).toEqual(m0);
+    expect(counts()).toEqual(m0);
+  });
+
+  it('serves a request from a free buffer of a larger class up to twice its size, and keeps the high-water mark of what it holds', () => {
+    const r = rt();
+    r.trimPool();
+    r.resetPeakMemory();
+    const m0 = r.memory();
+    expect(m0.peakBytes).toBe(m0.liveBytes + m0.cachedBytes);
+    const big = r.alloc(6000);
+    expect(r.memory().peakBytes).toBe(m0.peakBytes + big.size);
+    r.release(big);
+    // 3500 bytes: no free buffer of its class, but 6000's is within twice it. Nothing new is held.
+    const mid = r.alloc(3500);
+    expect(mid.buffer).toBe(big.buffer);
+    expect(mid.size).toBe(big.size);
+    expect(mid.bytes).toBe(3500);
+    expect(r.memory().peakBytes).toBe(m0.peakBytes + big.size);
+    r.release(mid);
+    expect(r.memory().pooledBytes).toBe(big.size);
+    // 2000 bytes: 6000's class is more than twice its own, so a new buffer.
+    const small = r.alloc(2000);
+    expect(small.buffer).not.toBe(big.buffer);
+    expect(r.memory().peakBytes).toBe(m0.peakBytes + big.size + small.size);
+    r.release(small);
+    r.trimPool();
+    expect(r.memory().peakBytes).toBe(m0.peakBytes + big.size + small.size);
+    r.resetPeakMemory();
+    expect(r.memory().peakBytes).toBe(m0.peakBytes);
   });
 
   it('reuses a buffer released mid-batch at once, and a write to it waits for the encoded work that reads it', async () => {

@@ -171,6 +171,11 @@ export class Runtime {
     return this.pool.memory();
   }
 
+  /** Restarts `memory().peakBytes` from the bytes held now (as torch.cuda.reset_peak_memory_stats). */
+  resetPeakMemory(): void {
+    this.pool.resetPeak();
+  }
+
   /**
    * A buffer computed from `source` by `build`, cached until `source` is
    * written again (any dispatch that binds it read_write, an upload, a copy

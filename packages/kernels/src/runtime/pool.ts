@@ -14,6 +14,8 @@ export interface MemoryStats {
   /** Copies derived from live buffers (e.g. repacked weights), freed with their source. */
   cachedBuffers: number;
   cachedBytes: number;
+  /** The most bytes held at once (live + pooled + cached) since the pool was made or `Runtime.resetPeakMemory()`: buffer memory's high-water mark. */
+  peakBytes: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export class BufferPool {
   private versions = new WeakMap<GPUBuffer, number>();
   /** Buffers computed from another buffer (e.g. a repacked weight), valid while the source's version holds. */
   private derivedCache = new Map<GPUBuffer, Map<string, { version: number; buffer: DeviceBuffer }>>();
-  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, cachedBuffers: 0, cachedBytes: 0 };
+  private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, cachedBuffers: 0, cachedBytes: 0, peakBytes: 0 };
 
   constructor(
     private readonly device: GPUDevice,
@@ -67,8 +69,10 @@ export class BufferPool {
     if (size > max) {
       throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per buffer`);
     }
-    let buffer = this.free.get(size)?.pop();
-    if (buffer) {
+    const pooled = this.free.get(size)?.length ? size : this.largerFree(size);
+    let buffer = pooled === undefined ? undefined : this.free.get(pooled)?.pop();
+    if (buffer && pooled !== undefined) {
+      size = pooled;
       this.stats.pooledBuffers--;
       this.stats.pooledBytes -= size;
     } else {
@@ -76,10 +80,30 @@ export class BufferPool {
       buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.health.watchScope(`allocating ${label} (${bytes} bytes): out of GPU memory`);
       this.ids.set(buffer, this.nextId++);
+      const held = this.stats.liveBytes + size + this.stats.pooledBytes + this.stats.cachedBytes;
+      this.stats.peakBytes = Math.max(this.stats.peakBytes, held);
     }
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     return { buffer, size, bytes };
+  }
+
+  /**
+   * The smallest size class with a free buffer that is larger than `size` but
+   * at most twice it. Reusing one wastes at most half of it, where a new
+   * buffer would add to the memory held: without this, every size class
+   * keeps its own high-water mark, and a training step's activations (one
+   * class per resolution and width) and gradients (others again) never share.
+   */
+  private largerFree(size: number): number | undefined {
+    let best: number | undefined;
+    for (const [c, list] of this.free) if (list.length > 0 && c > size && c <= 2 * size && (best === undefined || c < best)) best = c;
+    return best;
+  }
+
+  /** Restarts `peakBytes` from what is held now. */
+  resetPeak(): void {
+    this.stats.peakBytes = this.stats.liveBytes + this.stats.pooledBytes + this.stats.cachedBytes;
   }
 
   release(b: DeviceBuffer): void {
@@ -99,10 +123,20 @@ export class BufferPool {
     this.toPool(b.size, b.buffer);
   }
 
+  /**
+   * Keeps each class's free list ordered by buffer id, highest first, so
+   * `alloc` always takes the oldest free buffer. The buffers a step gets then
+   * depend on which are free, not on the order earlier steps released them:
+   * a training loop's steps get the same buffers in the same places, and the
+   * bind groups cached for them are found again (a new one costs ~50 us).
+   */
   private toPool(size: number, buffer: GPUBuffer): void {
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
-    list.push(buffer);
+    const id = this.ids.get(buffer) ?? 0;
+    let at = list.length;
+    while (at > 0 && (this.ids.get(list[at - 1]) ?? 0) < id) at--;
+    list.splice(at, 0, buffer);
     this.stats.pooledBuffers++;
     this.stats.pooledBytes += size;
   }
