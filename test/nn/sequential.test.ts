@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
 import { Conv2d, InstanceNorm2d, LeakyReLU, ReflectionPad2d, ReLU, Sequential, Tanh, type Module } from '@stripes/nn';
-import { manualSeed, randn, tidy, type Tensor } from '@stripes/tensor';
+import { add, manualSeed, randn, rt, tidy, type Tensor } from '@stripes/tensor';
 import { roundingOf } from '../helpers/matchers.ts';
 
 /** Runs the layers one by one: no fusion. */
@@ -33,6 +33,39 @@ describe('Sequential fuses InstanceNorm + (Leaky)ReLU', () => {
       x.dispose();
     });
   }
+});
+
+describe('Sequential.forwardWithResidual', () => {
+  test.each([
+    ['ending in InstanceNorm2d: the norm adds the residual, no add', () => [new Conv2d(4, 4, 3, { padding: 1 }), new InstanceNorm2d(4)], 0],
+    ['ending in another layer: an add', () => [new Conv2d(4, 4, 3, { padding: 1 }), new Tanh()], 1],
+  ] as const)('%s; output and gradients bitwise x + seq(x)', async (_, layers, adds) => {
+    manualSeed(11);
+    const seq = new Sequential(...layers());
+    const x = randn([2, 4, 5, 6]).requireGrad();
+    const gy = randn([2, 4, 5, 6]);
+    const run = async (fn: (x: Tensor) => Tensor) => {
+      for (const p of [x, ...seq.parameters()]) p.zeroGrad();
+      const y = tidy(() => fn(x));
+      y.backward(gy);
+      const out = await y.data();
+      y.dispose();
+      return [out, ...(await Promise.all([x, ...seq.parameters()].map((p) => p.grad!.data())))];
+    };
+    let forwardAdds = 0;
+    const fused = await run((h) => {
+      const dispatch = vi.spyOn(rt(), 'dispatch');
+      const y = seq.forwardWithResidual(h, h);
+      forwardAdds = dispatch.mock.calls.filter(([kernel]) => kernel.name === 'binary').length;
+      dispatch.mockRestore();
+      return y;
+    });
+    expect(forwardAdds).toBe(adds);
+    const plain = await run((h) => add(h, seq.call(h)));
+    fused.forEach((values, i) => expect(values, i === 0 ? 'output' : i === 1 ? 'input gradient' : `parameter ${i - 2} gradient`).toEqual(plain[i]));
+    seq.dispose();
+    for (const t of [x, gy]) t.dispose();
+  });
 });
 
 describe('Sequential fuses ReflectionPad2d + unpadded Conv2d', () => {

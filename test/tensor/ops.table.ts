@@ -771,6 +771,8 @@ type Affine = 'none' | 'weight' | 'bias' | 'both';
 interface NormArgs {
   activation: NormActivation;
   affine: Affine;
+  /** The last input is a residual added to the output. */
+  residual?: boolean;
 }
 const NORM_SLOPE = 0.2;
 
@@ -800,16 +802,23 @@ function normSamples(rng: Rng): Array<Sample<NormArgs>> {
   for (const affine of ['weight', 'bias'] as const) samples.push({ inputs: [randomInput(NORM_SHAPE, rng), ...params(affine)], args: { activation: 'none', affine } });
   // The gradient reaches weight and bias when the input needs none.
   samples.push({ inputs: [constant(randomInput(NORM_SHAPE, rng)), ...params('both')], args: { activation: 'none', affine: 'both' } });
+  // A residual added after the norm (a ResNet block's sum) and after an activation.
+  samples.push({ inputs: [randomInput(NORM_SHAPE, rng), randomInput(NORM_SHAPE, rng)], args: { activation: 'none', affine: 'none', residual: true } });
+  samples.push({ inputs: [NORM_DOMAIN.x('relu')(NORM_SHAPE, rng), ...params('both'), randomInput(NORM_SHAPE, rng)], args: { activation: 'relu', affine: 'both', residual: true } });
   return samples;
 }
 
 const instanceNormRow = row<NormArgs>({
   name: 'instanceNorm2d',
-  op: ([x, ...params], { activation, affine }) => instanceNorm2d(x, { activation, slope: NORM_SLOPE, ...affineOf(params, affine) }),
-  reference: ([x, ...params], { activation, affine }) => {
-    const { weight = null, bias = null } = affineOf(params, affine);
-    const y = R.instanceNorm2d(x, weight, bias);
-    return activation === 'none' ? y : map(y, (v) => (v > 0 ? v : activation === 'relu' ? 0 : Math.fround(NORM_SLOPE) * v));
+  op: ([x, ...rest], { activation, affine, residual }) => {
+    const params = residual ? rest.slice(0, -1) : rest;
+    return instanceNorm2d(x, { activation, slope: NORM_SLOPE, ...affineOf(params, affine), residual: residual ? rest[rest.length - 1] : undefined });
+  },
+  reference: ([x, ...rest], { activation, affine, residual }) => {
+    const { weight = null, bias = null } = affineOf(residual ? rest.slice(0, -1) : rest, affine);
+    const normalized = R.instanceNorm2d(x, weight, bias);
+    const y = activation === 'none' ? normalized : map(normalized, (v) => (v > 0 ? v : activation === 'relu' ? 0 : Math.fround(NORM_SLOPE) * v));
+    return residual ? zip(y, rest[rest.length - 1], (a, b) => a + b) : y;
   },
   tolerance: () => TOL.normalized,
   forwardSamples: normSamples,

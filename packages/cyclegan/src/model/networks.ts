@@ -10,7 +10,7 @@ import {
   Conv2d, ConvTranspose2d, Dropout, init, InstanceNorm2d, LeakyReLU, Module, ReLU, ReflectionPad2d, Sequential, Tanh,
   type AnyModule,
 } from '@stripes/nn';
-import { add, isGradEnabled, type Rng, type Tensor } from '@stripes/tensor';
+import type { Rng, Tensor } from '@stripes/tensor';
 
 /** [ReflectionPad(1), Conv3, IN, ReLU, (Dropout 0.5), ReflectionPad(1), Conv3, IN] with x + block(x). */
 export class ResnetBlock extends Module {
@@ -27,11 +27,8 @@ export class ResnetBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const residual = this.convBlock.call(x);
-    const y = add(x, residual);
-    // Without a graph nothing else holds the block's output: free it now (a large image's features are hundreds of MB).
-    if (!isGradEnabled()) residual.dispose();
-    return y;
+    // x + conv_block(x), the sum added by the block's last instance norm.
+    return this.convBlock.forwardWithResidual(x, x);
   }
 }
 

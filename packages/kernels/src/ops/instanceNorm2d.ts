@@ -62,7 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /**
  * Instance norm over contiguous planes (N*C of them, `size` = H*W each), one
  * workgroup per plane: the mean, then the biased variance around it (two
- * passes, stable for inputs far from zero), then y = act(x̂ * w + b).
+ * passes, stable for inputs far from zero), then y = act(x̂ * w + b)
+ * (plus `residual`, with the spec's `residual`).
  * Writes (mean, 1/sqrt(var + eps)) per plane to `stats` for the backward.
  * A dispatch covers `planes` planes from plane `planeOff`, read from x and
  * written to y at element offsets `xOff`/`yOff` of their bindings: tensors
@@ -71,9 +72,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  */
 export const instanceNorm2dKernel = defineKernel({
   name: 'instanceNorm2d',
-  params: NORM_PARAMS,
-  bindings: { x: 'read', weight: 'read', bias: 'read', y: 'read_write', stats: { access: 'read_write', type: 'vec2<f32>' } },
-  source: ({ threads }: { threads: number }) => /* wgsl */ `
+  params: { ...NORM_PARAMS, rOff: 'u32' },
+  bindings: { x: 'read', weight: 'read', bias: 'read', residual: 'read', y: 'read_write', stats: { access: 'read_write', type: 'vec2<f32>' } },
+  source: ({ threads, residual }: { threads: number; residual: boolean }) => /* wgsl */ `
 ${wgslNormMain(threads)}
   let local = flatWorkgroup(wid, nwg);
   // Uniform across the workgroup, so the barriers below stay uniform.
@@ -95,9 +96,10 @@ ${wgslNormMain(threads)}
   // y = (x - mean) * rstd * w + b, folded into one multiply-add per element.
   let scale = rstd * planeWeight(plane);
   let shift = planeBias(plane) - mean * scale;
+  ${residual ? 'let residualBase = p.rOff + local * p.size;' : ''}
   for (var i = li; i < p.size; i += ${threads}u) {
     let z = x[base + i] * scale + shift;
-    y[outBase + i] = z * activationSlope(z);
+    y[outBase + i] = z * activationSlope(z)${residual ? ' + residual[residualBase + i]' : ''};
   }
 }`,
 });
@@ -115,7 +117,8 @@ export interface InstanceNorm2dArgs {
 
 /**
  * `weight`/`bias` (length C) may be null: then `x` fills the binding and its
- * values are ignored.
+ * values are ignored. With `residual` (x's shape) the output is
+ * act(x̂ w + b) + residual: a ResNet block's sum without a pass of its own.
  */
 export function instanceNorm2d(
   rt: Runtime,
@@ -125,10 +128,12 @@ export function instanceNorm2d(
   y: DeviceBuffer,
   stats: DeviceBuffer,
   args: InstanceNorm2dArgs,
+  residual: DeviceBuffer | null = null,
 ): void {
-  const spec = { threads: normThreads(args.size) };
-  if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
-    rt.dispatch(instanceNorm2dKernel, spec, { x, weight: weight ?? x, bias: bias ?? x, y, stats }, normParams(args, weight, bias), grid1d(args.planes));
+  const spec = { threads: normThreads(args.size), residual: residual !== null };
+  if (rt.fitsWhole(x) && rt.fitsWhole(y) && (!residual || rt.fitsWhole(residual))) {
+    const params = { ...normParams(args, weight, bias), rOff: 0 };
+    rt.dispatch(instanceNorm2dKernel, spec, { x, weight: weight ?? x, bias: bias ?? x, residual: residual ?? x, y, stats }, params, grid1d(args.planes));
     return;
   }
   const per = Math.floor(rt.rangeCapacity(1) / args.size);
@@ -137,8 +142,10 @@ export function instanceNorm2d(
     const count = Math.min(per, args.planes - p0);
     const xr = rt.bindRange(x, p0 * args.size, count * args.size);
     const yr = rt.bindRange(y, p0 * args.size, count * args.size);
-    const params = normParams({ ...args, planes: count }, weight, bias, { planeOff: p0, xOff: xr.delta, yOff: yr.delta });
-    rt.dispatch(instanceNorm2dKernel, spec, { x: xr.view, weight: weight ?? xr.view, bias: bias ?? xr.view, y: yr.view, stats }, params, grid1d(count));
+    const rr = residual ? rt.bindRange(residual, p0 * args.size, count * args.size) : xr;
+    const params = { ...normParams({ ...args, planes: count }, weight, bias, { planeOff: p0, xOff: xr.delta, yOff: yr.delta }), rOff: rr.delta };
+    const buffers = { x: xr.view, weight: weight ?? xr.view, bias: bias ?? xr.view, residual: rr.view, y: yr.view, stats };
+    rt.dispatch(instanceNorm2dKernel, spec, buffers, params, grid1d(count));
   }
 }
 

@@ -1,5 +1,5 @@
 /** Sequential: applies its layers in order. */
-import { isGradEnabled, type Tensor } from '@stripes/tensor';
+import { add, isGradEnabled, type Tensor } from '@stripes/tensor';
 import { Module } from '../module.ts';
 import { LeakyReLU, ReLU } from './activation.ts';
 import { Conv2d } from './conv.ts';
@@ -16,6 +16,19 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.run(x, null);
+  }
+
+  /**
+   * `residual + this(x)`, as a ResNet block computes it. When the last layer
+   * is an InstanceNorm2d its kernel adds the residual (no pass of its own, no
+   * intermediate tensor); otherwise an add does.
+   */
+  forwardWithResidual(x: Tensor, residual: Tensor): Tensor {
+    return this.run(x, residual);
+  }
+
+  private run(x: Tensor, residual: Tensor | null): Tensor {
     // Without a graph nothing keeps the intermediate outputs: each is freed once
     // the next layer has read it, so a large image needs memory for two of them
     // at a time, not for all.
@@ -25,6 +38,7 @@ export class Sequential extends Module {
       const layer = this.layers[i];
       const next = this.layers[i + 1];
       const input = h;
+      const last = i === this.layers.length - 1;
       // InstanceNorm followed by (Leaky)ReLU runs as one fused kernel each way,
       // saving a pass and a saved tensor; both layers stay, so names are unchanged.
       // A ReflectionPad2d followed by an unpadded Conv2d (the ResNet generator's
@@ -38,12 +52,18 @@ export class Sequential extends Module {
       } else if (reflectConv) {
         h = reflectConv.conv.forwardReflectPadded(h, reflectConv.padding);
         i++;
+      } else if (last && residual && layer instanceof InstanceNorm2d) {
+        h = layer.forwardWithActivation(h, { residual });
+        residual = null;
       } else {
         h = layer.call(h);
       }
       if (freeAsYouGo && input !== x && input !== h) input.dispose();
     }
-    return h;
+    if (!residual) return h;
+    const sum = add(residual, h);
+    if (freeAsYouGo && h !== x) h.dispose();
+    return sum;
   }
 }
 

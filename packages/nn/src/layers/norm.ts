@@ -36,8 +36,8 @@ export class InstanceNorm2d extends Module {
     return this.forwardWithActivation(x, {});
   }
 
-  /** Normalizes and applies an activation in the same kernel (what `Sequential` uses for IN + ReLU). */
-  forwardWithActivation(x: Tensor, act: Pick<InstanceNormOptions, 'activation' | 'slope'>): Tensor {
+  /** Normalizes and applies an activation (and adds a residual) in the same kernel (what `Sequential` uses for IN + ReLU, and for a ResNet block's sum). */
+  forwardWithActivation(x: Tensor, act: Pick<InstanceNormOptions, 'activation' | 'slope' | 'residual'>): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
       throw new Error(`InstanceNorm2d: expected input [N, ${this.numFeatures}, H, W], got ${fmt(x.shape)}`);
     }
