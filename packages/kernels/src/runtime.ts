@@ -10,7 +10,7 @@ import { hostDebugOptions } from '#gpu';
 import { checkDebugOptions, printsWgsl, type DebugOptions } from './debug.ts';
 import { acquireDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
 import type { BindingBuffers, BindingDecls, Kernel, ParamDecls, ParamValues } from './kernel.ts';
-import { CommandBatch, PARAM_SLOTS } from './runtime/batch.ts';
+import { CommandBatch } from './runtime/batch.ts';
 import { DeviceHealth, GpuError } from './runtime/health.ts';
 import { PipelineCache } from './runtime/pipelines.ts';
 import { BufferPool, type DeviceBuffer, type MemoryStats } from './runtime/pool.ts';
@@ -40,8 +40,14 @@ export class Runtime {
   private inFlight: Promise<void>[] = [];
   private profiler: KernelProfiler | null = null;
   private debugOptions: DebugOptions;
-  /** Dispatches per batch before a submit even if the param ring has room. */
-  maxDispatchesPerBatch = PARAM_SLOTS;
+  /**
+   * Dispatches per batch before a submit even if the param ring has room (at
+   * most its PARAM_SLOTS). Submitting every few dozen lets the device start
+   * while the rest of a step is still being encoded: on lavapipe a demo
+   * training step measured ~10% faster at 16-32 than at 512, the same at
+   * 64 px (tfjs-backend-webgpu submits every 15 by default).
+   */
+  maxDispatchesPerBatch = 32;
   /**
    * The most bytes one storage binding may cover: the device's
    * maxStorageBufferBindingSize. Buffers may be larger (up to maxBufferSize);
