@@ -7,8 +7,25 @@ import { addMethods, Tensor } from '../tensor.ts';
 import { zeros } from './creation.ts';
 import { reshape } from './reshape.ts';
 
+/** Leading blocks up to which a region is copied block by block with buffer copies (no dispatch) rather than one strided-copy dispatch. */
+const MAX_BLOCK_COPIES = 8;
+
 /** Copies `src` into `dst` at `offset` along `axis` (src fits there), or the reverse when `gather`. */
 function copyRegion(big: Tensor, small: Tensor, axis: number, offset: number, gather: boolean): void {
+  // The region is one contiguous block per index of the axes before `axis`
+  // (a batch slice is one block): few blocks are buffer copies.
+  const blocks = small.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  if (blocks <= MAX_BLOCK_COPIES) {
+    const block = small.size / Math.max(blocks, 1);
+    const bigBlock = (block / small.shape[axis]) * big.shape[axis];
+    const start = (offset * block) / small.shape[axis];
+    for (let i = 0; i < blocks && block > 0; i++) {
+      const [bigAt, smallAt] = [(i * bigBlock + start) * 4, i * block * 4];
+      if (gather) rt().copy(big.buffer, bigAt, small.buffer, smallAt, block * 4);
+      else rt().copy(small.buffer, smallAt, big.buffer, bigAt, block * 4);
+    }
+    return;
+  }
   const bigStrides = contiguousStrides(big.shape);
   const region = { buffer: big.buffer, offset: offset * bigStrides[axis], strides: bigStrides };
   const dense = { buffer: small.buffer, offset: 0, strides: contiguousStrides(small.shape) };
