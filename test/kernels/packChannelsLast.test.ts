@@ -1,6 +1,6 @@
 // packChannelsLast: the convolutions' channels-last operand (plain and reflection-padded), exact against an index-by-index copy.
-import { describe, expect, it } from 'vitest';
-import { packChannelsLast, packChannelsLastPair, rt, type PackOperand } from '@stripes/kernels';
+import { describe, expect, it, vi } from 'vitest';
+import { conv2dForward, conv2dInputGrad, fill, packChannelsLast, packChannelsLastCached, packChannelsLastPair, rt, type ConvGeometry, type PackOperand } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 
 describe('packChannelsLast', () => {
@@ -72,6 +72,43 @@ describe('packChannelsLast', () => {
     const alone = [a, b].map((o) => packChannelsLast(rt(), o.src, o.A, o.B, o.D, o.bPad, false, o.reflectPadding));
     for (let i = 0; i < 2; i++) expect(await read(pair[i])).toEqual(await read(alone[i]));
     for (const buf of [...pair, ...alone, a.src, b.src]) rt().release(buf);
+  });
+
+  it('cached layouts of one source: the missing ones packed two per dispatch, kept until the source is written', async () => {
+    const [A, B, D] = [3, 5, 6];
+    const rng = new Rng(9);
+    const src = rt().alloc(A * B * D * 4);
+    rt().write(src, Float32Array.from({ length: A * B * D }, () => rng.normal()));
+    const layouts = [{ A, B, D, bPad: 8 }, { A: 1, B: A, D: B * D, bPad: 4 }, { A, B, D, bPad: 12 }];
+    const names = () => dispatch.mock.calls.map(([kernel]) => kernel.name);
+    const dispatch = vi.spyOn(rt(), 'dispatch');
+    const packed = packChannelsLastCached(rt(), src, layouts);
+    expect(names()).toEqual(['packChannelsLastPair', 'packChannelsLast']);
+    for (const [i, l] of layouts.entries()) {
+      const alone = packChannelsLast(rt(), src, l.A, l.B, l.D, l.bPad, false);
+      expect(new Float32Array(await rt().read(packed[i], 0, packed[i].bytes))).toEqual(new Float32Array(await rt().read(alone, 0, alone.bytes)));
+      rt().release(alone);
+    }
+    dispatch.mockClear();
+    expect(packChannelsLastCached(rt(), src, layouts.slice(1))).toEqual(packed.slice(1));
+    expect(packChannelsLast(rt(), src, A, B, D, 8, true)).toBe(packed[0]);
+    expect(names()).toEqual([]);
+    fill(rt(), src, A * B * D, 1);
+    packChannelsLastCached(rt(), src, layouts.slice(0, 2));
+    expect(names()).toEqual(['fill', 'packChannelsLastPair']);
+    dispatch.mockRestore();
+    rt().release(src);
+  });
+
+  it('a conv forward told a backward follows packs the input gradient\'s weight layout too: the input gradient packs nothing', () => {
+    const g: ConvGeometry = { N: 1, C: 6, H: 8, W: 8, K: 10, Ho: 8, Wo: 8, kH: 3, kW: 3, sH: 1, sW: 1, pH: 1, pW: 1 };
+    const [x, w, y] = [g.C * 64, g.K * g.C * 9, g.K * 64].map((n) => rt().alloc(n * 4));
+    const dispatch = vi.spyOn(rt(), 'dispatch');
+    conv2dForward(rt(), x, w, null, y, g, undefined, 'zeros', { packInputGradWeights: true });
+    conv2dInputGrad(rt(), y, w, null, x, g);
+    expect(dispatch.mock.calls.map(([kernel]) => kernel.name)).toEqual(['packChannelsLastPair', 'conv2dForward', 'conv2dInputGrad']);
+    dispatch.mockRestore();
+    for (const b of [x, w, y]) rt().release(b);
   });
 
   it('a pair reflection-pads only its first operand', () => {

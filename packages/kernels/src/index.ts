@@ -19,7 +19,9 @@ export {
   convTiles, CONV_TILE_CONFIGS, convOutSize, copyBandRows, bandRows, defaultConvTiles, namedConvTiles,
   reflectPadArgs, reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
-export { packChannelsLast, packChannelsLastKernel, packChannelsLastPair, packChannelsLastPairKernel, type PackOperand, type PackReflectPadding } from './ops/packChannelsLast.ts';
+export {
+  packChannelsLast, packChannelsLastCached, packChannelsLastKernel, packChannelsLastPair, packChannelsLastPairKernel, type PackOperand, type PackReflectPadding,
+} from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { accumulate, accumulateKernel } from './ops/accumulate.ts';

@@ -189,7 +189,20 @@ export class Runtime {
    * not release it; it is dropped when `source` is released.
    */
   derived(source: DeviceBuffer, key: string, bytes: number, build: (dst: DeviceBuffer) => void): DeviceBuffer {
-    return this.pool.derived(source, key, bytes, build);
+    return this.pool.derived(source, [{ key, bytes }], ([{ dst }]) => build(dst))[0];
+  }
+
+  /**
+   * Several derivations of `source` at once, as `derived`: `build` gets the
+   * ones not cached (their index in `requests` and buffer), to compute them
+   * together.
+   */
+  derivedAll(
+    source: DeviceBuffer,
+    requests: ReadonlyArray<{ key: string; bytes: number }>,
+    build: (missing: Array<{ index: number; dst: DeviceBuffer }>) => void,
+  ): DeviceBuffer[] {
+    return this.pool.derived(source, requests, build);
   }
 
   /** Uploads `data` into `dst` at byte `offset`, after any encoded work that uses `dst`. */

@@ -1,10 +1,10 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPadArgs, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, forwardWeightLayout, inputGradWeightLayout, pixelTiles, weightChannelBlocks, reflectPadArgs, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
   wgslStoreBlock, WGSL_GUARDED_LOAD, WGSL_REFLECTED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
-import { packChannelsLast } from './packChannelsLast.ts';
+import { packChannelsLastCached } from './packChannelsLast.ts';
 import { pad } from './pad.ts';
 
 /**
@@ -101,12 +101,13 @@ export function conv2dForward(
   g: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
   paddingMode: ConvPaddingMode = 'zeros',
+  options: { packInputGradWeights?: boolean } = {},
 ): void {
   if (paddingMode === 'reflect' && (!rt.fitsWhole(x) || !rt.fitsWhole(y))) {
     const padded = reflectPaddedGeometry(g);
     const xPadded = rt.alloc(g.N * g.C * padded.H * padded.W * 4, 'conv reflect-padded input');
     pad(rt, 'reflect', x, xPadded, reflectPadArgs(g));
-    conv2dForward(rt, xPadded, w, bias, y, padded, adapterTiles);
+    conv2dForward(rt, xPadded, w, bias, y, padded, adapterTiles, 'zeros', options);
     rt.release(xPadded);
     return;
   }
@@ -115,8 +116,11 @@ export function conv2dForward(
     return;
   }
   const tiles = pixelTiles(adapterTiles, g.K, g.Wo);
-  const kPad = Math.ceil(g.K / tiles.cb) * tiles.cb;
-  const wp = packChannelsLast(rt, w, 1, g.K, g.C * g.kH * g.kW, kPad, true);
+  const layout = forwardWeightLayout(g, tiles.cb);
+  const kPad = layout.bPad;
+  // The input gradient's layout too, when a backward will need it: both packed in one dispatch.
+  const both = options.packInputGradWeights ? [layout, inputGradWeightLayout(g, weightChannelBlocks(g, adapterTiles).inputGrad)] : [layout];
+  const [wp] = packChannelsLastCached(rt, w, both);
   const tilesW = Math.ceil(g.Wo / (4 * tiles.pv));
   const count = g.N * g.Ho * tilesW;
   const items = count * (kPad / tiles.cb);

@@ -1,11 +1,11 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
-  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, pixelTiles, reflectPadArgs, reflectPaddedGeometry, TAP_CHUNK, wgslOuterProduct,
-  wgslStoreBlock, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
+  bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, forwardWeightLayout, inputGradWeightLayout, pixelTiles, reflectPadArgs, reflectPaddedGeometry,
+  TAP_CHUNK, weightChannelBlocks, wgslOuterProduct, wgslStoreBlock, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type WeightLayout,
 } from './convTiles.ts';
 import { accumulate } from './accumulate.ts';
-import { packChannelsLast } from './packChannelsLast.ts';
+import { packChannelsLastCached } from './packChannelsLast.ts';
 import { padOutputSize, type PadArgs } from './pad.ts';
 import { padBackward } from './padBackward.ts';
 
@@ -221,16 +221,18 @@ export function conv2dInputGrad(
   g: ConvGeometry,
   adapterTiles: ConvTiles = defaultConvTiles(rt),
   paddingMode: ConvPaddingMode = 'zeros',
-  options: { accumulate?: boolean } = {},
+  options: { accumulate?: boolean; packForwardWeights?: boolean } = {},
 ): void {
   const adding = options.accumulate === true;
+  // conv_transpose2d's forward packs the weight for its backward (conv2dForward) in the same dispatch.
+  const alsoPack = options.packForwardWeights ? forwardWeightLayout(g, weightChannelBlocks(g, adapterTiles).forward) : null;
   const whole = rt.fitsWhole(gy) && rt.fitsWhole(gx);
   const reflect = paddingMode === 'reflect';
   if (reflect && bias) throw new Error('conv2dInputGrad: reflect padding takes no bias (only conv_transpose2d adds one, and it pads with zeros)');
   const tiles = !whole ? null : reflect ? (g.sH === 1 && g.sW === 1 ? reflectTiles(adapterTiles, g) : null) : pixelTiles(adapterTiles, g.C, Math.ceil(g.W / g.sW));
   if (tiles) {
     // Accumulating is its own pipeline (a load per stored value); the others keep their cache keys.
-    encode(rt, gy, w, bias, gx, g, { ...tiles, ...(reflect ? { reflectPW: g.pW } : {}), ...(adding ? { accumulate: true } : {}) });
+    encode(rt, gy, w, bias, gx, g, { ...tiles, ...(reflect ? { reflectPW: g.pW } : {}), ...(adding ? { accumulate: true } : {}) }, alsoPack);
     return;
   }
   // The fallbacks write whole results: into a temporary first when accumulating.
@@ -243,10 +245,13 @@ export function conv2dInputGrad(
   }
 }
 
-/** The dispatch: the packed weights, the items (phases x channel blocks x tiles) and their parameters for the block `spec`. */
-function encode(rt: Runtime, gy: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, gx: DeviceBuffer, g: ConvGeometry, spec: InputGradSpec): void {
-  const cPad = Math.ceil(g.C / spec.cb) * spec.cb;
-  const wp = packChannelsLast(rt, w, g.K, g.C, g.kH * g.kW, cPad, true);
+/** The dispatch: the packed weights (and `alsoPack`'s layout of them), the items (phases x channel blocks x tiles) and their parameters for the block `spec`. */
+function encode(
+  rt: Runtime, gy: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, gx: DeviceBuffer, g: ConvGeometry, spec: InputGradSpec, alsoPack: WeightLayout | null = null,
+): void {
+  const layout = inputGradWeightLayout(g, spec.cb);
+  const cPad = layout.bPad;
+  const [wp] = packChannelsLastCached(rt, w, alsoPack ? [layout, alsoPack] : [layout]);
   const Hq = Math.ceil(g.H / g.sH);
   const Wq = Math.ceil(Math.ceil(g.W / g.sW) / (4 * spec.pv));
   const count = g.N * Hq * Wq;

@@ -106,6 +106,29 @@ export function pixelTiles(tiles: ConvTiles, channels: number, rowLength: number
   return { ...tiles, cb, pv };
 }
 
+/** A weight's channels-last layout for one conv kernel: w viewed as [A, B, D], packed [A, D, bPad]. */
+export interface WeightLayout {
+  A: number;
+  B: number;
+  D: number;
+  bPad: number;
+}
+
+/** The forward's weight layout for channel blocks of `cb`, [C kH kW, Kpad]: each tap's output channels as vec4s. */
+export function forwardWeightLayout(g: ConvGeometry, cb: number): WeightLayout {
+  return { A: 1, B: g.K, D: g.C * g.kH * g.kW, bPad: Math.ceil(g.K / cb) * cb };
+}
+
+/** The input gradient's weight layout for channel blocks of `cb`, [K, kH kW, Cpad]: each tap's input channels as vec4s. */
+export function inputGradWeightLayout(g: ConvGeometry, cb: number): WeightLayout {
+  return { A: g.K, B: g.C, D: g.kH * g.kW, bPad: Math.ceil(g.C / cb) * cb };
+}
+
+/** The channel blocks each pass uses for `g` (they depend on the channel counts alone, not on a row's pixel block). */
+export function weightChannelBlocks(g: ConvGeometry, adapterTiles: ConvTiles): { forward: number; inputGrad: number } {
+  return { forward: pixelTiles(adapterTiles, g.K, g.Wo).cb, inputGrad: pixelTiles(adapterTiles, g.C, g.W).cb };
+}
+
 /** The block of a weight-gradient pass over `C` input and `K` output channels: narrow channel counts (RGB) get narrow blocks on either side. */
 export function weightGradTiles(tiles: ConvTiles, C: number, K: number): ConvTiles {
   return { ...tiles, cb: C <= 4 ? 4 : tiles.cb, kv: K <= 4 ? 1 : tiles.kv };

@@ -94,6 +94,32 @@ function packLayout(op: string, { A, B, D, bPad, reflectPadding }: PackOperand) 
   return { params: { n, B, D, Dout, bq: bPad / 4, h, w, Wp, pH, pW }, bytes: n * 16 };
 }
 
+/** A packing into its destination. */
+type PackJob = PackOperand & { dst: DeviceBuffer };
+
+/** Encodes the packings two per dispatch (the pair kernel, whose second operand is plain), the others alone. */
+function encodePacks(rt: Runtime, jobs: readonly PackJob[]): void {
+  for (let i = 0; i < jobs.length; i += 2) {
+    const [a, b] = [jobs[i], jobs[i + 1]];
+    const first = packLayout('packChannelsLast', a).params;
+    const spec = { reflect: a.reflectPadding !== undefined };
+    if (!b || b.reflectPadding) {
+      if (first.n > 0) rt.dispatch(packChannelsLastKernel, spec, { src: a.src, dst: a.dst }, first, gridFor(first.n, 256));
+      i -= b ? 1 : 0;
+      continue;
+    }
+    const second = packLayout('packChannelsLastPair', b).params;
+    const params = { ...first, n2: second.n, B2: second.B, D2: second.D, bq2: second.bq };
+    if (first.n + second.n > 0) {
+      rt.dispatch(packChannelsLastPairKernel, spec, { src: a.src, dst: a.dst, src2: b.src, dst2: b.dst }, params, gridFor(first.n + second.n, 256));
+    }
+  }
+}
+
+/** The derived-cache key of a packing of a source. */
+const packKey = ({ A, B, D, bPad, reflectPadding: r }: Omit<PackOperand, 'src'>): string =>
+  `channels-last ${A}x${B}x${D}/${bPad}${r ? ` reflect-padded ${r.pH}x${r.pW}` : ''}`;
+
 /**
  * A copy of src viewed as [A, B, D] laid out [A, D, bPad] (see the kernel),
  * or with `reflectPadding` (D = h w) as [A, (h + 2 pH) (w + 2 pW), bPad].
@@ -113,14 +139,22 @@ export function packChannelsLast(
   cached: boolean,
   reflectPadding?: PackReflectPadding,
 ): DeviceBuffer {
-  const { params, bytes } = packLayout('packChannelsLast', { src, A, B, D, bPad, reflectPadding });
-  const build = (dst: DeviceBuffer): void => {
-    if (params.n > 0) rt.dispatch(packChannelsLastKernel, { reflect: reflectPadding !== undefined }, { src, dst }, params, gridFor(params.n, 256));
-  };
-  if (cached) return rt.derived(src, `channels-last ${A}x${B}x${D}/${bPad}${reflectPadding ? ` reflect-padded ${params.pH}x${params.pW}` : ''}`, bytes, build);
-  const dst = rt.alloc(bytes, 'conv channels-last operand');
-  build(dst);
+  const operand = { src, A, B, D, bPad, reflectPadding };
+  if (cached) return packChannelsLastCached(rt, src, [operand])[0];
+  const dst = rt.alloc(packLayout('packChannelsLast', operand).bytes, 'conv channels-last operand');
+  encodePacks(rt, [{ ...operand, dst }]);
   return dst;
+}
+
+/**
+ * Several packings of one source, each cached as `packChannelsLast` caches
+ * a weight's; the ones not cached are packed two per dispatch (a conv packs
+ * its weight for the forward and, when a backward will follow, for the
+ * input gradient at once). Owned by the cache: do not release them.
+ */
+export function packChannelsLastCached(rt: Runtime, src: DeviceBuffer, layouts: ReadonlyArray<Omit<PackOperand, 'src'>>): DeviceBuffer[] {
+  const requests = layouts.map((l) => ({ key: packKey(l), bytes: packLayout('packChannelsLast', { ...l, src }).bytes }));
+  return rt.derivedAll(src, requests, (missing) => encodePacks(rt, missing.map(({ index, dst }) => ({ ...layouts[index], src, dst }))));
 }
 
 /**
@@ -128,15 +162,8 @@ export function packChannelsLast(
  * reflection padding); the caller releases both copies.
  */
 export function packChannelsLastPair(rt: Runtime, first: PackOperand, second: PackOperand): [DeviceBuffer, DeviceBuffer] {
-  const op = 'packChannelsLastPair';
-  if (second.reflectPadding) throw new Error(`${op}: only the first operand can be reflection-padded`);
-  const a = packLayout(op, first);
-  const b = packLayout(op, second).params;
-  const dst = rt.alloc(a.bytes, 'conv channels-last operand');
-  const dst2 = rt.alloc(b.n * 16, 'conv channels-last operand');
-  const params = { ...a.params, n2: b.n, B2: b.B, D2: b.D, bq2: b.bq };
-  if (a.params.n + b.n > 0) {
-    rt.dispatch(packChannelsLastPairKernel, { reflect: first.reflectPadding !== undefined }, { src: first.src, dst, src2: second.src, dst2 }, params, gridFor(a.params.n + b.n, 256));
-  }
-  return [dst, dst2];
+  if (second.reflectPadding) throw new Error('packChannelsLastPair: only the first operand can be reflection-padded');
+  const [a, b] = [first, second].map((o) => ({ ...o, dst: rt.alloc(packLayout('packChannelsLastPair', o).bytes, 'conv channels-last operand') }));
+  encodePacks(rt, [a, b]);
+  return [a.dst, b.dst];
 }

@@ -158,20 +158,38 @@ export class BufferPool {
     this.versions.set(b, (this.versions.get(b) ?? 0) + 1);
   }
 
-  derived(source: DeviceBuffer, key: string, bytes: number, build: (dst: DeviceBuffer) => void): DeviceBuffer {
+  /**
+   * One buffer per request derived from `source`, each cached until `source`
+   * is written again; `build` computes the ones that were not (so one pass
+   * can compute several).
+   */
+  derived(
+    source: DeviceBuffer,
+    requests: ReadonlyArray<{ key: string; bytes: number }>,
+    build: (missing: Array<{ index: number; dst: DeviceBuffer }>) => void,
+  ): DeviceBuffer[] {
     const version = this.versions.get(source.buffer) ?? 0;
     let entries = this.derivedCache.get(source.buffer);
-    const hit = entries?.get(key);
-    if (hit && hit.version === version) return hit.buffer;
-    if (hit) this.releaseCached(hit.buffer);
-    const buffer = this.alloc(bytes, key);
-    this.stats.liveBuffers--;
-    this.stats.liveBytes -= buffer.size;
-    this.stats.cachedBuffers++;
-    this.stats.cachedBytes += buffer.size;
-    build(buffer);
     if (!entries) this.derivedCache.set(source.buffer, (entries = new Map()));
-    entries.set(key, { version, buffer });
-    return buffer;
+    const out: DeviceBuffer[] = [];
+    const missing: Array<{ index: number; dst: DeviceBuffer }> = [];
+    requests.forEach(({ key, bytes }, index) => {
+      const hit = entries.get(key);
+      if (hit && hit.version === version) {
+        out.push(hit.buffer);
+        return;
+      }
+      if (hit) this.releaseCached(hit.buffer);
+      const dst = this.alloc(bytes, key);
+      this.stats.liveBuffers--;
+      this.stats.liveBytes -= dst.size;
+      this.stats.cachedBuffers++;
+      this.stats.cachedBytes += dst.size;
+      entries.set(key, { version, buffer: dst });
+      out.push(dst);
+      missing.push({ index, dst });
+    });
+    if (missing.length > 0) build(missing);
+    return out;
   }
 }

@@ -5,7 +5,7 @@
  * conv_transpose2d, which swaps the roles of the first two.
  */
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry, type ConvPaddingMode } from '@stripes/kernels';
-import { gradIfNeeded, record } from '../autograd.ts';
+import { gradIfNeeded, isGradEnabled, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { sum } from './reduce.ts';
@@ -49,17 +49,30 @@ export function checkOperands(op: string, x: Tensor, w: Tensor, b: Tensor | null
   }
 }
 
-/** @internal y [N, K, Ho, Wo] = conv(x, w) + b for the geometry `g`; no graph. */
-export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros'): Tensor {
+/**
+ * @internal y [N, K, Ho, Wo] = conv(x, w) + b for the geometry `g`; no
+ * graph. When x's gradient will be needed (`gradOf` requires grad and a
+ * graph is recorded), w is packed for the input gradient in the same pass.
+ */
+export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', gradOf?: Tensor): Tensor {
   const y = Tensor.empty([g.N, g.K, g.Ho, g.Wo]);
-  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g, undefined, paddingMode);
+  const packInputGradWeights = gradOf !== undefined && gradOf.requiresGrad && isGradEnabled();
+  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g, undefined, paddingMode, { packInputGradWeights });
   return y;
 }
 
-/** @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C], or added in place to `into` (see BackwardFn); no graph. */
-export function convInputGrad(gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', into: Tensor | null = null): Tensor {
+/**
+ * @internal gx [N, C, H, W] of the convolution `g` from gy, plus b [C], or
+ * added in place to `into` (see BackwardFn); no graph. As conv_transpose2d's
+ * forward, `gradOf` is its input: when that one's gradient will be needed,
+ * w is packed for it (conv2dForward's layout) in the same pass.
+ */
+export function convInputGrad(
+  gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', into: Tensor | null = null, gradOf?: Tensor,
+): Tensor {
   const gx = into ?? Tensor.empty([g.N, g.C, g.H, g.W]);
-  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode, { accumulate: into !== null });
+  const packForwardWeights = gradOf !== undefined && gradOf.requiresGrad && isGradEnabled();
+  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode, { accumulate: into !== null, packForwardWeights });
   return gx;
 }
 
@@ -111,7 +124,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dP
     );
   }
   const g: ConvGeometry = { N, C, H, W, K, Ho, Wo, kH, kW, sH, sW, pH, pW };
-  const y = convForward(x, w, b ?? null, g, paddingMode);
+  const y = convForward(x, w, b ?? null, g, paddingMode, x);
   const inputs = b ? [x, w, b] : [x, w];
   record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
     gradIfNeeded(x, () => convInputGrad(gy, ws, null, g, paddingMode, into[0])),

@@ -40,7 +40,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, options
   }
   // The conv2d that maps [N, Cout, Ho, Wo] back to [N, Cin, H, W] with weight [Cin, Cout, kH, kW].
   const g: ConvGeometry = { N, C: Cout, H: Ho, W: Wo, K: Cin, Ho: H, Wo: W, kH, kW, sH, sW, pH, pW };
-  const y = convInputGrad(x, w, b ?? null, g);
+  const y = convInputGrad(x, w, b ?? null, g, 'zeros', null, x);
   const inputs = b ? [x, w, b] : [x, w];
   // Its weight gradient is the conv's with x and gy swapped, so its bias (the sum of gy) is that pass's x operand.
   record(op, y, inputs, [x, w], (gy, [xs, ws], into) => [
