@@ -35,6 +35,16 @@ describe('Sequential fuses InstanceNorm + (Leaky)ReLU', () => {
   }
 });
 
+/** fn(x)'s output, then the gradients of x and of seq's parameters for the output gradient gy. */
+async function outputAndGradients(seq: Sequential, x: Tensor, gy: Tensor, fn: (x: Tensor) => Tensor): Promise<Float32Array[]> {
+  for (const p of [x, ...seq.parameters()]) p.zeroGrad();
+  const y = tidy(() => fn(x));
+  y.backward(gy);
+  const out = await y.data();
+  y.dispose();
+  return [out, ...(await Promise.all([x, ...seq.parameters()].map((p) => p.grad!.data())))];
+}
+
 describe('Sequential.forwardWithResidual', () => {
   test.each([
     ['ending in InstanceNorm2d: the norm adds the residual, no add', () => [new Conv2d(4, 4, 3, { padding: 1 }), new InstanceNorm2d(4)], 0],
@@ -44,14 +54,7 @@ describe('Sequential.forwardWithResidual', () => {
     const seq = new Sequential(...layers());
     const x = randn([2, 4, 5, 6]).requireGrad();
     const gy = randn([2, 4, 5, 6]);
-    const run = async (fn: (x: Tensor) => Tensor) => {
-      for (const p of [x, ...seq.parameters()]) p.zeroGrad();
-      const y = tidy(() => fn(x));
-      y.backward(gy);
-      const out = await y.data();
-      y.dispose();
-      return [out, ...(await Promise.all([x, ...seq.parameters()].map((p) => p.grad!.data())))];
-    };
+    const run = (fn: (x: Tensor) => Tensor) => outputAndGradients(seq, x, gy, fn);
     let forwardAdds = 0;
     const fused = await run((h) => {
       const dispatch = vi.spyOn(rt(), 'dispatch');
@@ -81,14 +84,7 @@ describe('Sequential fuses ReflectionPad2d + unpadded Conv2d', () => {
     );
     const x = randn([2, 3, 9, 11]).requireGrad();
     const gy = randn([2, 2, 7, 9]);
-    const run = async (fn: (x: Tensor) => Tensor) => {
-      for (const p of [x, ...seq.parameters()]) p.zeroGrad();
-      const y = tidy(() => fn(x));
-      y.backward(gy);
-      const out = await y.data();
-      y.dispose();
-      return [out, ...(await Promise.all([x, ...seq.parameters()].map((p) => p.grad!.data())))];
-    };
+    const run = (fn: (x: Tensor) => Tensor) => outputAndGradients(seq, x, gy, fn);
     const padForward = vi.spyOn(ReflectionPad2d.prototype, 'forward');
     const fused = await run((h) => seq.call(h));
     expect(padForward).toHaveBeenCalledTimes(2);
