@@ -79,13 +79,14 @@ describe('packChannelsLast', () => {
     const rng = new Rng(9);
     const src = rt().alloc(A * B * D * 4);
     rt().write(src, Float32Array.from({ length: A * B * D }, () => rng.normal()));
-    const layouts = [{ A, B, D, bPad: 8 }, { A: 1, B: A, D: B * D, bPad: 4 }, { A, B, D, bPad: 12 }];
+    // The fourth is reflection-padded, which only a pair's first operand can be: the third goes alone.
+    const layouts = [{ A, B, D, bPad: 8 }, { A: 1, B: A, D: B * D, bPad: 4 }, { A, B, D, bPad: 12 }, { A, B, D, bPad: 8, reflectPadding: { h: 2, w: 3, pH: 1, pW: 2 } }];
     const names = () => dispatch.mock.calls.map(([kernel]) => kernel.name);
     const dispatch = vi.spyOn(rt(), 'dispatch');
     const packed = packChannelsLastCached(rt(), src, layouts);
-    expect(names()).toEqual(['packChannelsLastPair', 'packChannelsLast']);
+    expect(names()).toEqual(['packChannelsLastPair', 'packChannelsLast', 'packChannelsLast']);
     for (const [i, l] of layouts.entries()) {
-      const alone = packChannelsLast(rt(), src, l.A, l.B, l.D, l.bPad, false);
+      const alone = packChannelsLast(rt(), src, l.A, l.B, l.D, l.bPad, false, l.reflectPadding);
       expect(new Float32Array(await rt().read(packed[i], 0, packed[i].bytes))).toEqual(new Float32Array(await rt().read(alone, 0, alone.bytes)));
       rt().release(alone);
     }

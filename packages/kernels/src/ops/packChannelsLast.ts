@@ -99,20 +99,22 @@ type PackJob = PackOperand & { dst: DeviceBuffer };
 
 /** Encodes the packings two per dispatch (the pair kernel, whose second operand is plain), the others alone. */
 function encodePacks(rt: Runtime, jobs: readonly PackJob[]): void {
-  for (let i = 0; i < jobs.length; i += 2) {
+  let i = 0;
+  while (i < jobs.length) {
     const [a, b] = [jobs[i], jobs[i + 1]];
     const first = packLayout('packChannelsLast', a).params;
     const spec = { reflect: a.reflectPadding !== undefined };
-    if (!b || b.reflectPadding) {
+    const paired = b !== undefined && b.reflectPadding === undefined;
+    if (!paired) {
       if (first.n > 0) rt.dispatch(packChannelsLastKernel, spec, { src: a.src, dst: a.dst }, first, gridFor(first.n, 256));
-      i -= b ? 1 : 0;
-      continue;
+    } else {
+      const second = packLayout('packChannelsLastPair', b).params;
+      const params = { ...first, n2: second.n, B2: second.B, D2: second.D, bq2: second.bq };
+      if (first.n + second.n > 0) {
+        rt.dispatch(packChannelsLastPairKernel, spec, { src: a.src, dst: a.dst, src2: b.src, dst2: b.dst }, params, gridFor(first.n + second.n, 256));
+      }
     }
-    const second = packLayout('packChannelsLastPair', b).params;
-    const params = { ...first, n2: second.n, B2: second.B, D2: second.D, bq2: second.bq };
-    if (first.n + second.n > 0) {
-      rt.dispatch(packChannelsLastPairKernel, spec, { src: a.src, dst: a.dst, src2: b.src, dst2: b.dst }, params, gridFor(first.n + second.n, 256));
-    }
+    i += paired ? 2 : 1;
   }
 }
 
