@@ -6,7 +6,6 @@ import {
 } from './convTiles.ts';
 import { accumulate } from './accumulate.ts';
 import { packChannelsLastCached } from './packChannelsLast.ts';
-import { padOutputSize, type PadArgs } from './pad.ts';
 import { padBackward } from './padBackward.ts';
 
 /**
@@ -267,34 +266,8 @@ function reflectInputGradViaPadding(rt: Runtime, gy: DeviceBuffer, w: DeviceBuff
   const padded = reflectPaddedGeometry(g);
   const gxPadded = rt.alloc(g.N * g.C * padded.H * padded.W * 4, 'conv reflect-padded input gradient');
   conv2dInputGrad(rt, gy, w, null, gxPadded, padded, tiles);
-  reflectPadBackward(rt, gxPadded, gx, reflectPadArgs(g));
+  padBackward(rt, 'reflect', gxPadded, gx, reflectPadArgs(g));
   rt.release(gxPadded);
-}
-
-/**
- * padBackward for reflection, which binds both tensors whole: larger than
- * one binding, it runs on copies of as many planes at a time as fit one.
- */
-function reflectPadBackward(rt: Runtime, gyPadded: DeviceBuffer, gx: DeviceBuffer, args: PadArgs): void {
-  if (rt.fitsWhole(gyPadded) && rt.fitsWhole(gx)) {
-    padBackward(rt, 'reflect', gyPadded, gx, args);
-    return;
-  }
-  const [oh, ow] = padOutputSize(args);
-  const paddedPlane = oh * ow * 4;
-  const plane = args.h * args.w * 4;
-  const per = Math.floor(rt.maxBindingBytes / paddedPlane);
-  if (per < 1) throw new Error(`conv2dInputGrad: one reflect-padded plane of ${paddedPlane} bytes is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
-  for (let p0 = 0; p0 < args.planes; p0 += per) {
-    const planes = Math.min(per, args.planes - p0);
-    const from = rt.alloc(planes * paddedPlane, 'reflect-padded gradient planes');
-    const to = rt.alloc(planes * plane, 'reflect gradient planes');
-    rt.copy(gyPadded, p0 * paddedPlane, from, 0, planes * paddedPlane);
-    padBackward(rt, 'reflect', from, to, { ...args, planes });
-    rt.copy(to, 0, gx, p0 * plane, planes * plane);
-    rt.release(from);
-    rt.release(to);
-  }
 }
 
 /**

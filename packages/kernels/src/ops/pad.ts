@@ -70,25 +70,42 @@ export function padOutputSize({ h, w, pad }: PadArgs): [number, number] {
   return [h + pad[2] + pad[3], w + pad[0] + pad[1]];
 }
 
-export function pad(rt: Runtime, mode: PadMode, x: DeviceBuffer, y: DeviceBuffer, args: PadArgs, value = 0): void {
-  const [oh, ow] = padOutputSize(args);
-  const encode = (xv: DeviceBuffer, yv: DeviceBuffer, planes: number, xOff: number, yOff: number) => {
-    const rows = planes * oh;
-    const params = { rows, h: args.h, w: args.w, oh, ow, left: args.pad[0], top: args.pad[2], value, xOff, yOff };
-    rt.dispatch(padKernel, { mode }, { x: xv, y: yv }, params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
-  };
-  if (rt.fitsWhole(x) && rt.fitsWhole(y)) {
-    encode(x, y, args.planes, 0, 0);
+/**
+ * Calls `encode` on the unpadded buffer and the padded one whole, or, when
+ * either is larger than one binding, on views of as many whole planes as fit
+ * one (with each view's element offset): pad and its gradient work a range
+ * of planes at a time.
+ */
+export function forPlaneRanges(
+  rt: Runtime,
+  op: string,
+  unpadded: DeviceBuffer,
+  padded: DeviceBuffer,
+  args: PadArgs,
+  encode: (unpadded: DeviceBuffer, padded: DeviceBuffer, planes: number, unpaddedOff: number, paddedOff: number) => void,
+): void {
+  if (rt.fitsWhole(unpadded) && rt.fitsWhole(padded)) {
+    encode(unpadded, padded, args.planes, 0, 0);
     return;
   }
+  const [oh, ow] = padOutputSize(args);
   const inPlane = args.h * args.w;
   const outPlane = oh * ow;
   const per = Math.floor(rt.rangeCapacity(1) / Math.max(inPlane, outPlane));
-  if (per < 1) throw new Error(`pad: one plane of ${Math.max(inPlane, outPlane)} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
+  if (per < 1) throw new Error(`${op}: one plane of ${Math.max(inPlane, outPlane)} elements is larger than one storage binding (${rt.maxBindingBytes} bytes)`);
   for (let p0 = 0; p0 < args.planes; p0 += per) {
     const count = Math.min(per, args.planes - p0);
-    const xr = rt.bindRange(x, p0 * inPlane, count * inPlane);
-    const yr = rt.bindRange(y, p0 * outPlane, count * outPlane);
-    encode(xr.view, yr.view, count, xr.delta, yr.delta);
+    const ur = rt.bindRange(unpadded, p0 * inPlane, count * inPlane);
+    const pr = rt.bindRange(padded, p0 * outPlane, count * outPlane);
+    encode(ur.view, pr.view, count, ur.delta, pr.delta);
   }
+}
+
+export function pad(rt: Runtime, mode: PadMode, x: DeviceBuffer, y: DeviceBuffer, args: PadArgs, value = 0): void {
+  const [oh, ow] = padOutputSize(args);
+  forPlaneRanges(rt, 'pad', x, y, args, (xv, yv, planes, xOff, yOff) => {
+    const rows = planes * oh;
+    const params = { rows, h: args.h, w: args.w, oh, ow, left: args.pad[0], top: args.pad[2], value, xOff, yOff };
+    rt.dispatch(padKernel, { mode }, { x: xv, y: yv }, params, gridFor(Math.ceil(rows / PAD_ROWS) * ow, 256));
+  });
 }

@@ -1,6 +1,6 @@
 import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { PAD_ROWS, padOutputSize, type PadArgs, type PadMode } from './pad.ts';
+import { forPlaneRanges, PAD_ROWS, padOutputSize, type PadArgs, type PadMode } from './pad.ts';
 
 /**
  * The output indices along one dimension that `pad` read from input index
@@ -27,7 +27,7 @@ const OUTPUT_RUNS: Record<PadMode, string> = {
  */
 export const padBackwardKernel = defineKernel({
   name: 'padBackward',
-  params: { rows: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', left: 'u32', right: 'u32', top: 'u32', bottom: 'u32' },
+  params: { rows: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', left: 'u32', right: 'u32', top: 'u32', bottom: 'u32', gyOff: 'u32', gxOff: 'u32' },
   bindings: { gy: 'read', gx: 'read_write' },
   source: ({ mode }: { mode: PadMode }) => /* wgsl */ `
 ${WGSL_FLAT_WORKGROUP}
@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cols = outputRuns(i32(ix), i32(p.left), i32(p.right), i32(p.w));
   let colExtras = cols[1].y + cols[2].y;
   for (var r = r0; r < min(r0 + ${PAD_ROWS}u, p.rows); r++) {
-    let base = plane * p.oh * p.ow;
+    let base = p.gyOff + plane * p.oh * p.ow;
     let rows = outputRuns(i32(iy), i32(p.top), i32(p.bottom), i32(p.h));
     var acc = 0.0;
     if (rows[1].y + rows[2].y + colExtras == 0) {
@@ -62,17 +62,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
       }
     }
-    gx[r * p.w + ix] = acc;
+    gx[p.gxOff + r * p.w + ix] = acc;
     iy++;
     if (iy == p.h) { iy = 0u; plane++; }
   }
 }`,
 });
 
+/** gx [planes, h, w] from gy of the padded shape; tensors larger than one binding a range of planes at a time. */
 export function padBackward(rt: Runtime, mode: PadMode, gy: DeviceBuffer, gx: DeviceBuffer, args: PadArgs): void {
   const [oh, ow] = padOutputSize(args);
-  const rows = args.planes * args.h;
   const [left, right, top, bottom] = args.pad;
-  const params = { rows, h: args.h, w: args.w, oh, ow, left, right, top, bottom };
-  rt.dispatch(padBackwardKernel, { mode }, { gy, gx }, params, gridFor(Math.ceil(rows / PAD_ROWS) * args.w, 256));
+  forPlaneRanges(rt, 'padBackward', gx, gy, args, (gxv, gyv, planes, gxOff, gyOff) => {
+    const rows = planes * args.h;
+    const params = { rows, h: args.h, w: args.w, oh, ow, left, right, top, bottom, gyOff, gxOff };
+    rt.dispatch(padBackwardKernel, { mode }, { gy: gyv, gx: gxv }, params, gridFor(Math.ceil(rows / PAD_ROWS) * args.w, 256));
+  });
 }
