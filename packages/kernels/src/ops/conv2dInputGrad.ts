@@ -2,10 +2,10 @@ import { defineKernel, gridFor, WGSL_FLAT_WORKGROUP } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
 import {
   bandRows, CONV_GEOMETRY_PARAMS, copyBandRows, defaultConvTiles, forwardWeightLayout, inputGradWeightLayout, pixelTiles, reflectPadArgs, reflectPaddedGeometry,
-  TAP_CHUNK, weightChannelBlocks, wgslOuterProduct, wgslStoreBlock, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type WeightLayout,
+  TAP_CHUNK, weightChannelBlocks, wgslOuterProduct, wgslStoreBlock, WGSL_GUARDED_LOAD, type ConvGeometry, type ConvPaddingMode, type ConvTiles,
 } from './convTiles.ts';
 import { accumulate } from './accumulate.ts';
-import { packChannelsLastCached } from './packChannelsLast.ts';
+import { packChannelsLastCached, type PackLayout } from './packChannelsLast.ts';
 import { padBackward } from './padBackward.ts';
 
 /**
@@ -246,7 +246,7 @@ export function conv2dInputGrad(
 
 /** The dispatch: the packed weights (and `alsoPack`'s layout of them), the items (phases x channel blocks x tiles) and their parameters for the block `spec`. */
 function encode(
-  rt: Runtime, gy: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, gx: DeviceBuffer, g: ConvGeometry, spec: InputGradSpec, alsoPack: WeightLayout | null = null,
+  rt: Runtime, gy: DeviceBuffer, w: DeviceBuffer, bias: DeviceBuffer | null, gx: DeviceBuffer, g: ConvGeometry, spec: InputGradSpec, alsoPack: PackLayout | null = null,
 ): void {
   const layout = inputGradWeightLayout(g, spec.cb);
   const cPad = layout.bPad;

@@ -14,6 +14,7 @@
  */
 import { isSoftwareAdapter, type DeviceInfo } from '../device.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import type { PackLayout } from './packChannelsLast.ts';
 import type { PadArgs } from './pad.ts';
 
 /** The forward convolution x [N, C, H, W] * w [K, C, kH, kW] -> y [N, K, Ho, Wo]. */
@@ -106,21 +107,13 @@ export function pixelTiles(tiles: ConvTiles, channels: number, rowLength: number
   return { ...tiles, cb, pv };
 }
 
-/** A weight's channels-last layout for one conv kernel: w viewed as [A, B, D], packed [A, D, bPad]. */
-export interface WeightLayout {
-  A: number;
-  B: number;
-  D: number;
-  bPad: number;
-}
-
 /** The forward's weight layout for channel blocks of `cb`, [C kH kW, Kpad]: each tap's output channels as vec4s. */
-export function forwardWeightLayout(g: ConvGeometry, cb: number): WeightLayout {
+export function forwardWeightLayout(g: ConvGeometry, cb: number): PackLayout {
   return { A: 1, B: g.K, D: g.C * g.kH * g.kW, bPad: Math.ceil(g.K / cb) * cb };
 }
 
 /** The input gradient's weight layout for channel blocks of `cb`, [K, kH kW, Cpad]: each tap's input channels as vec4s. */
-export function inputGradWeightLayout(g: ConvGeometry, cb: number): WeightLayout {
+export function inputGradWeightLayout(g: ConvGeometry, cb: number): PackLayout {
   return { A: g.K, B: g.C, D: g.kH * g.kW, bPad: Math.ceil(g.C / cb) * cb };
 }
 

@@ -71,14 +71,18 @@ export interface PackReflectPadding {
   pW: number;
 }
 
-/** One operand to pack: src viewed as [A, B, D], channels B padded to bPad, optionally reflection-padded planes. */
-export interface PackOperand {
-  src: DeviceBuffer;
+/** A channels-last layout: a source viewed as [A, B, D], packed [A, D, bPad] (D reflection-padded planes with `reflectPadding`). */
+export interface PackLayout {
   A: number;
   B: number;
   D: number;
   bPad: number;
   reflectPadding?: PackReflectPadding;
+}
+
+/** One operand to pack: its source and layout. */
+export interface PackOperand extends PackLayout {
+  src: DeviceBuffer;
 }
 
 /** The packing's parameters and output size; throws on a bad bPad or padding. */
@@ -119,7 +123,7 @@ function encodePacks(rt: Runtime, jobs: readonly PackJob[]): void {
 }
 
 /** The derived-cache key of a packing of a source. */
-const packKey = ({ A, B, D, bPad, reflectPadding: r }: Omit<PackOperand, 'src'>): string =>
+const packKey = ({ A, B, D, bPad, reflectPadding: r }: PackLayout): string =>
   `channels-last ${A}x${B}x${D}/${bPad}${r ? ` reflect-padded ${r.pH}x${r.pW}` : ''}`;
 
 /**
@@ -154,7 +158,7 @@ export function packChannelsLast(
  * its weight for the forward and, when a backward will follow, for the
  * input gradient at once). Owned by the cache: do not release them.
  */
-export function packChannelsLastCached(rt: Runtime, src: DeviceBuffer, layouts: ReadonlyArray<Omit<PackOperand, 'src'>>): DeviceBuffer[] {
+export function packChannelsLastCached(rt: Runtime, src: DeviceBuffer, layouts: ReadonlyArray<PackLayout>): DeviceBuffer[] {
   const requests = layouts.map((l) => ({ key: packKey(l), bytes: packLayout('packChannelsLast', { ...l, src }).bytes }));
   return rt.derivedAll(src, requests, (missing) => encodePacks(rt, missing.map(({ index, dst }) => ({ ...layouts[index], src, dst }))));
 }
