@@ -70,8 +70,9 @@ export class BufferPool {
       throw new GpuError(`cannot allocate ${label} of ${bytes} bytes: the device allows at most ${max} bytes per buffer`);
     }
     const pooled = this.free.get(size)?.length ? size : this.largerFree(size);
-    let buffer = pooled === undefined ? undefined : this.free.get(pooled)?.pop();
-    if (buffer && pooled !== undefined) {
+    let buffer: GPUBuffer;
+    if (pooled !== undefined) {
+      buffer = this.free.get(pooled)!.pop()!;
       size = pooled;
       this.stats.pooledBuffers--;
       this.stats.pooledBytes -= size;
