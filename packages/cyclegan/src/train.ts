@@ -287,7 +287,8 @@ export function checkImageSizes(config: Pick<TrainCommandOptions, 'loadSize' | '
 /**
  * Refuses, before any work, sizes that cannot work: `checkImageSizes`, and
  * a network input whose largest tensor (the generator's full-resolution
- * features, with the identity images in the same batch) is larger than one
+ * features, with the identity and cycle images in the same batch, or the
+ * discriminator's first features of real and fake images) is larger than one
  * storage binding of this device (training binds whole tensors).
  */
 export function checkTrainingSizes(config: Pick<TrainCommandOptions, 'loadSize' | 'cropSize' | 'preprocess' | 'batchSize'>, o: ResolvedCycleGANOptions): void {
@@ -295,8 +296,13 @@ export function checkTrainingSizes(config: Pick<TrainCommandOptions, 'loadSize' 
   const { loadSize, cropSize, preprocess } = config;
   const side = preprocess === 'none' ? null : preprocess === 'scale_width' ? loadSize : cropSize;
   if (side === null) return;
-  const batch = config.batchSize * (o.lambdaIdentity > 0 ? 2 : 1);
-  const bytes = batch * Math.max(o.ngf * (side + 6) ** 2, 4 * o.ngf * (side / 4 + 2) ** 2, o.ndf * (side / 2 + 1) ** 2) * 4;
+  // The batches CycleGAN.optimizeParameters runs: G_B on realB, fakeB (and realA for the identity loss); D on real and fake.
+  const generatorBatch = config.batchSize * (o.lambdaIdentity > 0 ? 3 : 2);
+  const discriminatorBatch = config.batchSize * 2;
+  const bytes = 4 * Math.max(
+    generatorBatch * Math.max(o.ngf * (side + 6) ** 2, 4 * o.ngf * (side / 4 + 2) ** 2),
+    discriminatorBatch * o.ndf * (side / 2 + 1) ** 2,
+  );
   const max = rt().limits.maxStorageBufferBindingSize;
   if (bytes > max) {
     const which = preprocess === 'scale_width' ? `--load_size ${loadSize}` : `--crop_size ${cropSize}`;

@@ -215,13 +215,13 @@ export class CycleGAN {
       this.netD_A.requireGrad(false);
       this.netD_B.requireGrad(false);
       this.optimizerG.zeroGrad();
-      // The identity images G_A(realB), G_B(realA) ride in the same batch as
-      // G_A(realA), G_B(realB): every layer is per-sample (conv, instance norm),
-      // so the values are the reference's, with a third fewer generator passes.
+      // Every layer is per-sample (conv, instance norm), so what one network
+      // reads rides in one batch: G_A(realA) with the identity G_A(realB); G_B(realB)
+      // with the identity G_B(realA) and the cycle G_B(fakeB). The values are the
+      // reference's, with three generator passes instead of six; only G_A(fakeA) waits for G_B.
       const identity = o.lambdaIdentity > 0;
-      const [fakeB, idtA] = this.generate(this.netG_A, realA, identity ? realB : null);
-      const [fakeA, idtB] = this.generate(this.netG_B, realB, identity ? realA : null);
-      const recA = this.netG_B.call(fakeB);
+      const [fakeB, idtA = null] = this.batched(this.netG_A, identity ? [realA, realB] : [realA]);
+      const [fakeA, recA, idtB = null] = this.batched(this.netG_B, identity ? [realB, fakeB, realA] : [realB, fakeB]);
       const recB = this.netG_A.call(fakeA);
       const idt_A = idtA ? l1(idtA, realB).mul(o.lambdaB * o.lambdaIdentity) : zeros([]);
       const idt_B = idtB ? l1(idtB, realA).mul(o.lambdaA * o.lambdaIdentity) : zeros([]);
@@ -252,19 +252,21 @@ export class CycleGAN {
     });
   }
 
-  /** net(x) and, when `extra` is given, net(extra), computed as one batch. */
-  private generate(net: ResnetGenerator, x: Tensor, extra: Tensor | null): [Tensor, Tensor | null] {
-    if (!extra) return [net.call(x), null];
-    const n = x.shape[0];
-    const both = net.call(concat([x, extra], 0));
-    return [slice(both, 0, 0, n), slice(both, 0, n, n + extra.shape[0])];
+  /** net applied to each of `inputs`, computed as one batch along dim 0. */
+  private batched(net: ResnetGenerator | NLayerDiscriminator, inputs: Tensor[]): Tensor[] {
+    if (inputs.length === 1) return [net.call(inputs[0])];
+    const all = net.call(concat(inputs, 0));
+    let start = 0;
+    return inputs.map((t) => slice(all, 0, start, (start += t.shape[0])));
   }
 
-  /** 0.5 * (loss(D(real), real) + loss(D(fake), fake)), as the reference's backward_D_basic. */
+  /**
+   * 0.5 * (loss(D(real), real) + loss(D(fake), fake)), as the reference's
+   * backward_D_basic, with real and fake in one batch.
+   */
   private discriminatorLoss(netD: NLayerDiscriminator, real: Tensor, fake: Tensor): Tensor {
-    const lossReal = ganLoss(netD.call(real), true, this.options.ganMode);
-    const lossFake = ganLoss(netD.call(fake.detach()), false, this.options.ganMode);
-    return lossReal.add(lossFake).mul(0.5);
+    const [predReal, predFake] = this.batched(netD, [real, fake.detach()]);
+    return ganLoss(predReal, true, this.options.ganMode).add(ganLoss(predFake, false, this.options.ganMode)).mul(0.5);
   }
 
   /** Advances both learning-rate schedules by one epoch (the reference's update_learning_rate). */
