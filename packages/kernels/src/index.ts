@@ -25,6 +25,7 @@ export {
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';
 export { accumulate, accumulateKernel } from './ops/accumulate.ts';
+export { conv2dWeightGradSlices, conv2dWeightGradSlicesKernel, type SlicedSum } from './ops/conv2dWeightGradSlices.ts';
 export { conv2dWeightGrad, conv2dWeightGradKernel, conv2dWeightGradWithBiasKernel, type WeightGradBias, type WeightGradOptions } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, adamSlots, type AdamOperands, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';

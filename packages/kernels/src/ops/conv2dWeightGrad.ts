@@ -6,6 +6,7 @@ import {
 } from './convTiles.ts';
 import { packChannelsLastPair } from './packChannelsLast.ts';
 import { reduce } from './reduce.ts';
+import { conv2dWeightGradSlices } from './conv2dWeightGradSlices.ts';
 
 /**
  * gw = conv2d's weight gradient: for each tap (kh, kw), the GEMM
@@ -23,8 +24,10 @@ import { reduce } from './reduce.ts';
  * With `bias` ('gy' or 'x'), items after the weight's also sum that operand
  * over its pixels, slice by slice: the bias gradient (conv2d's is gy's sum,
  * conv_transpose2d's is its x operand's), without a reduction dispatch of
- * its own. With `accumulate` (and `accumulateBias`) the results are added
- * to what gw (the bias gradient) holds: a gradient accumulated in place.
+ * its own (split passes sum both gradients' slices in one more dispatch,
+ * conv2dWeightGradSlices). With `accumulate` (and `accumulateBias`) the
+ * results are added to what gw (the bias gradient) holds: a gradient
+ * accumulated in place.
  */
 type BiasOperand = 'gy' | 'x';
 
@@ -202,12 +205,16 @@ export function conv2dWeightGrad(
   const splits = Math.ceil(rows / rowsPerSplit);
   const items = taps * splits * blocks;
   const params = { ...g, rowsPerSplit, splits, kBlocks, blocks, items, Cq: cPad / 4, Kq: kPad / 4 };
-  // One slice stores gw itself, several their partial sums (which the reduce accumulates).
+  // One slice stores gw itself, several their partial sums (which a second pass adds up).
   const spec = { ...tiles, accumulate: accumulate && splits === 1 };
   const [xp, gyp] = packChannelsLastPair(rt, { src: x, A: g.N, B: g.C, D: H * W, bPad: cPad, reflectPadding }, { src: gy, A: g.N, B: g.K, D: g.Ho * g.Wo, bPad: kPad });
   const partial = splits === 1 ? gw : rt.alloc(splits * g.K * g.C * taps * 4, 'conv2dWeightGrad partials');
   if (!bias) {
     rt.dispatch(conv2dWeightGradKernel, spec, { xp, gyp, partial }, params, gridFor(items, tiles.wg));
+    if (splits > 1) {
+      reduce(rt, 'sum', partial, [splits, g.K * g.C * taps], [0], gw, 1, { accumulate });
+      rt.release(partial);
+    }
   } else {
     // gy's bias is summed in the weight's row slices; x's (N H W pixels) in as many slices.
     const biasChannels = bias.of === 'gy' ? g.K : g.C;
@@ -219,13 +226,12 @@ export function conv2dWeightGrad(
     const biasParams = { ...params, biasItems, biasBlocks, biasPixels, biasPixelsPerSplit, biasChannels, accumulateBias: bias.accumulate && splits === 1 ? 1 : 0 };
     rt.dispatch(conv2dWeightGradWithBiasKernel, { ...spec, bias: bias.of }, { xp, gyp, partial, biasOut }, biasParams, gridFor(items + biasItems, tiles.wg));
     if (splits > 1) {
-      reduce(rt, 'sum', biasOut, [splits, biasChannels], [0], bias.buffer, 1, { accumulate: bias.accumulate });
+      conv2dWeightGradSlices(
+        rt, splits, { partial, out: gw, count: g.K * g.C * taps, accumulate }, { partial: biasOut, out: bias.buffer, count: biasChannels, accumulate: bias.accumulate ?? false },
+      );
+      rt.release(partial);
       rt.release(biasOut);
     }
-  }
-  if (splits > 1) {
-    reduce(rt, 'sum', partial, [splits, g.K * g.C * taps], [0], gw, 1, { accumulate });
-    rt.release(partial);
   }
   rt.release(xp);
   rt.release(gyp);
