@@ -1,6 +1,8 @@
 // packChannelsLast: the convolutions' channels-last operand (plain and reflection-padded), exact against an index-by-index copy.
 import { describe, expect, it, vi } from 'vitest';
-import { conv2dForward, conv2dInputGrad, fill, packChannelsLast, packChannelsLastCached, packChannelsLastPair, rt, type ConvGeometry, type PackOperand } from '@stripes/kernels';
+import {
+  conv2dForward, conv2dInputGrad, fill, packChannelsLast, packChannelsLastCached, packChannelsLastPair, packOperandsPerDispatch, repackStaleChannelsLast, rt, type ConvGeometry, type PackOperand,
+} from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 
 describe('packChannelsLast', () => {
@@ -74,17 +76,17 @@ describe('packChannelsLast', () => {
     for (const buf of [...pair, ...alone, a.src, b.src]) rt().release(buf);
   });
 
-  it('cached layouts of one source: the missing ones packed two per dispatch, kept until the source is written', async () => {
+  it('cached layouts of one source: the missing ones packed in one dispatch, kept until the source is written', async () => {
     const [A, B, D] = [3, 5, 6];
     const rng = new Rng(9);
     const src = rt().alloc(A * B * D * 4);
     rt().write(src, Float32Array.from({ length: A * B * D }, () => rng.normal()));
-    // The fourth is reflection-padded, which only a pair's first operand can be: the third goes alone.
+    // The fourth is reflection-padded, which only a dispatch's first operand can be: it starts a second dispatch.
     const layouts = [{ A, B, D, bPad: 8 }, { A: 1, B: A, D: B * D, bPad: 4 }, { A, B, D, bPad: 12 }, { A, B, D, bPad: 8, reflectPadding: { h: 2, w: 3, pH: 1, pW: 2 } }];
     const names = () => dispatch.mock.calls.map(([kernel]) => kernel.name);
     const dispatch = vi.spyOn(rt(), 'dispatch');
     const packed = packChannelsLastCached(rt(), src, layouts);
-    expect(names()).toEqual(['packChannelsLastPair', 'packChannelsLast', 'packChannelsLast']);
+    expect(names()).toEqual(['packChannelsLast', 'packChannelsLast']);
     for (const [i, l] of layouts.entries()) {
       const alone = packChannelsLast(rt(), src, l.A, l.B, l.D, l.bPad, false, l.reflectPadding);
       expect(new Float32Array(await rt().read(packed[i], 0, packed[i].bytes))).toEqual(new Float32Array(await rt().read(alone, 0, alone.bytes)));
@@ -96,7 +98,7 @@ describe('packChannelsLast', () => {
     expect(names()).toEqual([]);
     fill(rt(), src, A * B * D, 1);
     packChannelsLastCached(rt(), src, layouts.slice(0, 2));
-    expect(names()).toEqual(['fill', 'packChannelsLastPair']);
+    expect(names()).toEqual(['fill', 'packChannelsLast']);
     dispatch.mockRestore();
     rt().release(src);
   });
@@ -107,9 +109,41 @@ describe('packChannelsLast', () => {
     const dispatch = vi.spyOn(rt(), 'dispatch');
     conv2dForward(rt(), x, w, null, y, g, undefined, 'zeros', { packInputGradWeights: true });
     conv2dInputGrad(rt(), y, w, null, x, g);
-    expect(dispatch.mock.calls.map(([kernel]) => kernel.name)).toEqual(['packChannelsLastPair', 'conv2dForward', 'conv2dInputGrad']);
+    expect(dispatch.mock.calls.map(([kernel]) => kernel.name)).toEqual(['packChannelsLast', 'conv2dForward', 'conv2dInputGrad']);
     dispatch.mockRestore();
     for (const b of [x, w, y]) rt().release(b);
+  });
+
+  it('stale cached packings of many sources are repacked a dispatch per packOperandsPerDispatch, fresh ones and other sources left alone', async () => {
+    const most = packOperandsPerDispatch(rt());
+    expect(most).toBeGreaterThanOrEqual(1);
+    const rng = new Rng(5);
+    const layoutsOf = (k: number) => [{ A: 1, B: 4 + k, D: 6, bPad: Math.ceil((4 + k) / 4) * 4 }, { A: 4 + k, B: 3, D: 2, bPad: 4 }];
+    const sources = Array.from({ length: most + 2 }, (_, k) => {
+      const src = rt().alloc((4 + k) * 6 * 4);
+      rt().write(src, Float32Array.from({ length: (4 + k) * 6 }, () => rng.normal()));
+      return src;
+    });
+    const packed = sources.map((src, k) => packChannelsLastCached(rt(), src, layoutsOf(k)));
+    // All but the last source are written again (an optimizer's step); the last one's packings stay fresh.
+    for (const src of sources.slice(0, -1)) fill(rt(), src, src.bytes / 4, 0.5);
+    const dispatch = vi.spyOn(rt(), 'dispatch');
+    repackStaleChannelsLast(rt(), sources);
+    const stale = 2 * (sources.length - 1);
+    expect(dispatch.mock.calls.map(([kernel]) => kernel.name)).toEqual(Array(Math.ceil(stale / most)).fill('packChannelsLast'));
+    dispatch.mockClear();
+    const again = sources.map((src, k) => packChannelsLastCached(rt(), src, layoutsOf(k)));
+    expect(dispatch).not.toHaveBeenCalled();
+    dispatch.mockRestore();
+    expect(again).toEqual(packed);
+    for (const [k, src] of sources.entries()) {
+      for (const [i, l] of layoutsOf(k).entries()) {
+        const alone = packChannelsLast(rt(), src, l.A, l.B, l.D, l.bPad, false);
+        expect(new Float32Array(await rt().read(again[k][i], 0, alone.bytes))).toEqual(new Float32Array(await rt().read(alone, 0, alone.bytes)));
+        rt().release(alone);
+      }
+    }
+    for (const src of sources) rt().release(src);
   });
 
   it('a pair reflection-pads only its first operand', () => {

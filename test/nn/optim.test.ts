@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { adamSlots } from '@stripes/kernels';
-import { keep, memory, rt, tensor, type Tensor } from '@stripes/tensor';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { adamSlots, packOperandsPerDispatch } from '@stripes/kernels';
+import { conv2d, keep, memory, randn, Rng, rt, tensor, tidy, type Tensor } from '@stripes/tensor';
 import { Adam, SGD, type Optimizer, type OptimizerStateJson } from '@stripes/nn';
 import { loadCheckpoint, saveCheckpoint } from '@stripes/nn/node';
 import { expectClose } from '../helpers/golden.ts';
@@ -197,6 +197,31 @@ describe('optimizers', () => {
     expect(opt.stateDict().json.state).toEqual(Object.fromEntries(sizes.map((_, k) => [k, { step: k === 1 ? 2 : 3 }])));
     dispose(opt, grouped);
     for (const [k, o] of opts.entries()) dispose(o, [alone[k]]);
+  });
+
+  it('a step repacks the conv weights it updated, several per dispatch: the next forward packs nothing and gives what packing on first use gives', async () => {
+    const rng = new Rng(3);
+    const channels = [3, 5, 8, 2];
+    const ws = channels.map((c) => keep(randn([4, c, 3, 3], { rng })).requireGrad());
+    const xs = channels.map((c) => keep(randn([1, c, 6, 6], { rng })));
+    const forward = (weights: Tensor[]) => weights.map((w, k) => keep(conv2d(xs[k], w, null, { padding: 1 })));
+    // A forward (which packs and caches each weight) and a backward give every weight a gradient.
+    tidy(() => forward(ws).forEach((y) => y.sum().backward()));
+    const opt = new SGD(ws, { lr: 0.1 });
+    const dispatch = vi.spyOn(rt(), 'dispatch');
+    const names = () => dispatch.mock.calls.map(([kernel]) => kernel.name);
+    opt.step();
+    expect(names().filter((n) => n === 'packChannelsLast')).toHaveLength(Math.ceil(ws.length / packOperandsPerDispatch(rt())));
+    dispatch.mockClear();
+    const ys = forward(ws);
+    expect(names()).toEqual(ws.map(() => 'conv2dForward'));
+    dispatch.mockRestore();
+    // The same weights in new tensors, packed on their first use.
+    const copies = await Promise.all(ws.map(async (w) => keep(tensor(Array.from(await w.data()), w.shape))));
+    const want = forward(copies);
+    for (const [k, y] of ys.entries()) expect(await y.data(), `conv ${k}`).toEqual(await want[k].data());
+    for (const t of [...ys, ...want, ...copies, ...xs]) t.dispose();
+    dispose(opt, ws);
   });
 
   it('steps without leaking: state is allocated once', () => {

@@ -20,7 +20,7 @@ export {
   reflectPadArgs, reflectPaddedGeometry, type ConvGeometry, type ConvPaddingMode, type ConvTiles, type ConvTilesName,
 } from './ops/convTiles.ts';
 export {
-  packChannelsLast, packChannelsLastCached, packChannelsLastKernel, packChannelsLastPair, packChannelsLastPairKernel, type PackLayout, type PackOperand, type PackReflectPadding,
+  packChannelsLast, packChannelsLastCached, packChannelsLastKernel, packChannelsLastPair, packOperandsPerDispatch, repackStaleChannelsLast, type PackLayout, type PackOperand, type PackReflectPadding,
 } from './ops/packChannelsLast.ts';
 export { conv2dForward, conv2dForwardKernel } from './ops/conv2dForward.ts';
 export { conv2dInputGrad, conv2dInputGradKernel } from './ops/conv2dInputGrad.ts';

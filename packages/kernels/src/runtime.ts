@@ -205,6 +205,11 @@ export class Runtime {
     return this.pool.derived(source, requests, build);
   }
 
+  /** The keys of `source`'s cached derivations that a write into it has made stale (to rebuild them ahead of use). */
+  staleDerived(source: DeviceBuffer): string[] {
+    return this.pool.staleDerived(source);
+  }
+
   /** Uploads `data` into `dst` at byte `offset`, after any encoded work that uses `dst`. */
   write(dst: DeviceBuffer, data: ArrayBufferView, offset = 0): void {
     this.checkHealthy();

@@ -22,7 +22,7 @@ export { reshape, flatten } from './ops/reshape.ts';
 export { permute, transpose } from './ops/permute.ts';
 export { slice, concat, stack } from './ops/slice.ts';
 export { matmul } from './ops/matmul.ts';
-export { conv2d, type Conv2dOptions, type Conv2dPaddingModeOptions, type ConvPaddingMode } from './ops/conv2d.ts';
+export { conv2d, repackConvWeights, type Conv2dOptions, type Conv2dPaddingModeOptions, type ConvPaddingMode } from './ops/conv2d.ts';
 export { convTranspose2d, type ConvTranspose2dOptions } from './ops/convTranspose2d.ts';
 export { instanceNorm2d, type InstanceNormOptions, type NormActivation } from './ops/instanceNorm2d.ts';
 export { pad, reflectionPad2d, type PadMode } from './ops/pad.ts';

@@ -159,6 +159,12 @@ export class BufferPool {
     this.versions.set(b, (this.versions.get(b) ?? 0) + 1);
   }
 
+  /** The keys of what is cached as derived from `source` that a write into it has made stale. */
+  staleDerived(source: DeviceBuffer): string[] {
+    const version = this.versions.get(source.buffer) ?? 0;
+    return [...(this.derivedCache.get(source.buffer) ?? [])].filter(([, e]) => e.version !== version).map(([key]) => key);
+  }
+
   /**
    * One buffer per request derived from `source`, each cached until `source`
    * is written again; `build` computes the ones that were not (so one pass

@@ -7,7 +7,7 @@
  * `backward()`, not while a graph that saved a parameter still has to
  * backpropagate.
  */
-import { fmt, keep, sameShape, Tensor, zeros } from '@stripes/tensor';
+import { fmt, keep, repackConvWeights, sameShape, Tensor, zeros } from '@stripes/tensor';
 import { assign } from '../assign.ts';
 import type { Json } from '../checkpoint.ts';
 import type { TensorEntry } from '../safetensors.ts';
@@ -105,6 +105,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /**
    * Updates every parameter that has a gradient (others are skipped, as in
    * PyTorch), a group at a time; the gradients' shapes are all checked first.
+   * Then re-packs the updated conv weights (`repackConvWeights`).
    */
   step(): void {
     const withGrads = this.paramGroups.map((group) =>
@@ -127,6 +128,8 @@ export abstract class Optimizer<H extends { lr: number }> {
       });
       this.updateGroup(updates, group);
     });
+    // The updated conv weights' packed copies, rebuilt together now rather than one dispatch per layer in the next forward.
+    repackConvWeights(withGrads.flat().map(({ param }) => param));
   }
 
   /** Drops every parameter's gradient (PyTorch's set_to_none behavior). */

@@ -4,7 +4,7 @@
  * kernels it uses (forward, input gradient, weight gradient) are shared with
  * conv_transpose2d, which swaps the roles of the first two.
  */
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, rt, type ConvGeometry, type ConvPaddingMode } from '@stripes/kernels';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convOutSize, repackStaleChannelsLast, rt, type ConvGeometry, type ConvPaddingMode } from '@stripes/kernels';
 import { gradIfNeeded, isGradEnabled, record } from '../autograd.ts';
 import { fmt, pair } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -131,4 +131,17 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Conv2dP
     ...convParamGrads(xs, gy, g, paddingMode, { w, b, biasOf: 'gy' }, { w: into[1], b: into[2] ?? null }),
   ]);
   return y;
+}
+
+/**
+ * Rebuilds the packed copies of conv weights among `params` that conv2d and
+ * convTranspose2d cached (each weight's channels-last layouts) and that an
+ * in-place update has since made stale, several weights per dispatch. An
+ * optimizer calls it after its step: the next forward then finds every
+ * weight packed instead of packing each on first use, a dispatch per layer.
+ * Tensors with nothing cached are skipped; the values are the same either way.
+ */
+export function repackConvWeights(params: readonly Tensor[]): void {
+  for (const p of params) p.assertAlive('repackConvWeights');
+  repackStaleChannelsLast(rt(), params.map((p) => p.buffer));
 }
