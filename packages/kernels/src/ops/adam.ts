@@ -35,11 +35,19 @@ const MAX_SLOTS = Math.floor((MAX_PARAM_WORDS - Object.keys(SCALARS).length) / W
 /** Storage buffers per slot: param, grad, expAvg, expAvgSq. */
 const BUFFERS_PER_SLOT = 4;
 
-type SlotBindings = { readonly [K in `param${number}` | `expAvg${number}` | `expAvgSq${number}`]: 'read_write' } & { readonly [K in `grad${number}`]: 'read' };
+/** Elements per invocation: 4 (vec4 bindings) for ranges of whole vec4s, else 1. */
+type AdamWidth = 1 | 4;
 
-function slotBindings(slots: number): SlotBindings {
-  const bindings: Record<string, 'read' | 'read_write'> = {};
-  for (let k = 0; k < slots; k++) Object.assign(bindings, { [`param${k}`]: 'read_write', [`grad${k}`]: 'read', [`expAvg${k}`]: 'read_write', [`expAvgSq${k}`]: 'read_write' });
+type SlotBinding<A extends 'read' | 'read_write'> = { readonly access: A; readonly type: 'f32' | 'vec4<f32>' };
+type SlotBindings = { readonly [K in `param${number}` | `expAvg${number}` | `expAvgSq${number}`]: SlotBinding<'read_write'> } & {
+  readonly [K in `grad${number}`]: SlotBinding<'read'>;
+};
+
+function slotBindings(slots: number, width: AdamWidth): SlotBindings {
+  const type = width === 4 ? 'vec4<f32>' : 'f32';
+  const [rw, r] = [{ access: 'read_write', type }, { access: 'read', type }];
+  const bindings: Record<string, unknown> = {};
+  for (let k = 0; k < slots; k++) Object.assign(bindings, { [`param${k}`]: rw, [`grad${k}`]: r, [`expAvg${k}`]: rw, [`expAvgSq${k}`]: rw });
   return bindings as SlotBindings;
 }
 
@@ -51,15 +59,19 @@ function slotBindings(slots: number): SlotBindings {
  * WGSL cannot index bindings, so slot k has its own four bindings and a
  * `switch` picks them. Each slot starts on a workgroup boundary
  * (`firstGroup`, ascending), so every workgroup updates one parameter.
- * All slot counts share the name `adam`, so the spec `{ slots }` keys the
+ * With `width` 4 an invocation updates a vec4 of each (the same arithmetic
+ * per element; `count` is then in vec4s): on lavapipe a storage access costs a loop over the SIMD
+ * lanes whatever its width, so a vec4 moves 4 elements for the price of 1.
+ * All variants share the name `adam`; the spec `{ slots, width }` keys the
  * pipeline cache.
  */
-function defineAdamKernel(slots: number) {
+function defineAdamKernel(slots: number, width: AdamWidth) {
+  const T = width === 4 ? 'vec4<f32>' : 'f32';
   return defineKernel({
     name: 'adam',
     params: { ...SCALARS, firstGroup: ['u32', slots], count: ['u32', slots] },
-    bindings: slotBindings(slots),
-    source: (_cacheKey: { slots: number }) => {
+    bindings: slotBindings(slots, width),
+    source: (_cacheKey: { slots: number; width: AdamWidth }) => {
       const cases = Array.from({ length: slots }, (_, k) => /* wgsl */ `
     case ${k}u: {
       let r = adamElement(param${k}[j], grad${k}[j], expAvg${k}[j], expAvgSq${k}[j]);
@@ -68,9 +80,9 @@ function defineAdamKernel(slots: number) {
       param${k}[j] = r.w;
     }`).join('');
       return /* wgsl */ `
-struct AdamElement { w: f32, m: f32, v: f32 }
+struct AdamElement { w: ${T}, m: ${T}, v: ${T} }
 
-fn adamElement(w: f32, grad: f32, expAvg: f32, expAvgSq: f32) -> AdamElement {
+fn adamElement(w: ${T}, grad: ${T}, expAvg: ${T}, expAvgSq: ${T}) -> AdamElement {
   let g = grad + p.weightDecay * w;
   let m = p.beta1 * expAvg + p.oneMinusBeta1 * g;
   let v = p.beta2 * expAvgSq + p.oneMinusBeta2 * g * g;
@@ -96,12 +108,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 type AdamKernel = ReturnType<typeof defineAdamKernel>;
-const kernels = new Map<number, AdamKernel>();
+const kernels = new Map<string, AdamKernel>();
 
-/** The multi-tensor Adam kernel for `slots` parameters per dispatch (one per slot count). */
-export function adamKernel(slots: number): AdamKernel {
-  let kernel = kernels.get(slots);
-  if (!kernel) kernels.set(slots, (kernel = defineAdamKernel(slots)));
+/** The multi-tensor Adam kernel for `slots` parameters per dispatch of `width` elements per invocation (one per pair). */
+export function adamKernel(slots: number, width: AdamWidth = 1): AdamKernel {
+  const key = `${slots}/${width}`;
+  let kernel = kernels.get(key);
+  if (!kernel) kernels.set(key, (kernel = defineAdamKernel(slots, width)));
   return kernel;
 }
 
@@ -116,7 +129,8 @@ export function adamSlots(rt: Runtime): number {
 
 /**
  * Updates each operand set's `param`, `expAvg` and `expAvgSq` in place from
- * its `grad`, `adamSlots(rt)` parameters per dispatch; a tensor larger than
+ * its `grad`, `adamSlots(rt)` parameters per dispatch (a vec4 at a time
+ * where every binding holds whole vec4s); a tensor larger than
  * one binding takes a slot per range. No written buffer may appear in two
  * operand sets, nor as another's `grad`.
  */
@@ -128,19 +142,26 @@ export function adam(rt: Runtime, operands: readonly AdamOperands[], s: AdamStep
     beta1: s.beta1, oneMinusBeta1: 1 - s.beta1, beta2: s.beta2, oneMinusBeta2: 1 - s.beta2,
     eps: s.eps, weightDecay: s.weightDecay, stepSize: s.stepSize, biasCorrection2Sqrt: s.biasCorrection2Sqrt,
   };
-  for (let first = 0; first < ranges.length; first += slots) {
-    // A partly filled last dispatch takes the kernel for its own slot count: every binding is a real operand.
-    const used = ranges.slice(first, first + slots);
-    const buffers: { -readonly [K in keyof SlotBindings]: DeviceBuffer } = {};
-    const firstGroup: number[] = [];
-    const count: number[] = [];
-    let groups = 0;
-    used.forEach(({ views, count: n }, k) => {
-      [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = views;
-      firstGroup.push(groups);
-      count.push(n);
-      groups += Math.ceil(n / WORKGROUP);
-    });
-    rt.dispatch(adamKernel(used.length), { slots: used.length }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
+  // Ranges whose bindings all hold whole vec4s go 4 elements per invocation, the others 1. A whole
+  // buffer is bound to its size class (a multiple of 16 bytes), so the vec4 holding its last element
+  // may run past the tensor's end: it updates unused bytes of the same buffer, which nothing reads.
+  const widthOf = (views: DeviceBuffer[]): AdamWidth => (views.every((v) => rt.bindingBytes(v) % 16 === 0) ? 4 : 1);
+  for (const width of [4, 1] as const) {
+    const ofWidth = ranges.filter(({ views }) => widthOf(views) === width);
+    for (let first = 0; first < ofWidth.length; first += slots) {
+      // A partly filled last dispatch takes the kernel for its own slot count: every binding is a real operand.
+      const used = ofWidth.slice(first, first + slots);
+      const buffers: { -readonly [K in keyof SlotBindings]: DeviceBuffer } = {};
+      const firstGroup: number[] = [];
+      const count: number[] = [];
+      let groups = 0;
+      used.forEach(({ views, count: n }, k) => {
+        [buffers[`param${k}`], buffers[`grad${k}`], buffers[`expAvg${k}`], buffers[`expAvgSq${k}`]] = views;
+        firstGroup.push(groups);
+        count.push(Math.ceil(n / width));
+        groups += Math.ceil(n / width / WORKGROUP);
+      });
+      rt.dispatch(adamKernel(used.length, width), { slots: used.length, width }, buffers, { ...scalars, firstGroup, count }, grid1d(groups));
+    }
   }
 }
