@@ -1,6 +1,6 @@
 // instanceNorm2d / instanceNorm2dBackward kernels against an f64 reference, on raw device buffers.
 import { describe, expect, it } from 'vitest';
-import { instanceNorm2d, instanceNorm2dBackward, rt, type InstanceNorm2dArgs } from '@stripes/kernels';
+import { instanceNorm2d, instanceNorm2dBackward, normThreads, rt, type InstanceNorm2dArgs } from '@stripes/kernels';
 import { Rng } from '@stripes/tensor';
 import { download, upload } from '../helpers/buffers.ts';
 
@@ -70,9 +70,11 @@ describe('instanceNorm2d kernels', () => {
     const slope = [1, 0, 0.2][rng.int(3)];
     cases.push([rng.int(2) ? 3 : 1, 1 + rng.int(7), 1 + rng.int(40), 2 + rng.int(40), rng.int(2) === 1, slope, rng.int(3) - 1]);
   }
+  // Each case with a CPU adapter's workgroup (8 threads) and a GPU's (32-256 by plane size).
+  const gpu = { architecture: '', name: 'a GPU', description: '' };
   for (const [n, c, h, w, affine, slope, offset] of cases) {
-    it(`[${n}, ${c}, ${h}, ${w}] affine ${affine} slope ${slope} offset ${offset}`, async () => {
-      const args: InstanceNorm2dArgs = { planes: n * c, channels: c, size: h * w, eps: 1e-5, slope };
+    it.each([8, normThreads(gpu, h * w)] as const)(`[${n}, ${c}, ${h}, ${w}] affine ${affine} slope ${slope} offset ${offset}, %i threads`, async (threads) => {
+      const args: InstanceNorm2dArgs = { planes: n * c, channels: c, size: h * w, eps: 1e-5, slope, threads };
       const t: Case = {
         ...args,
         x: rand(n * c * h * w, 2, offset),

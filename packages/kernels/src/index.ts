@@ -29,7 +29,7 @@ export { conv2dWeightGradSlices, conv2dWeightGradSlicesKernel, type SlicedSum } 
 export { conv2dWeightGrad, conv2dWeightGradKernel, conv2dWeightGradWithBiasKernel, type WeightGradBias, type WeightGradOptions } from './ops/conv2dWeightGrad.ts';
 export { adam, adamKernel, adamSlots, type AdamOperands, type AdamStepScalars } from './ops/adam.ts';
 export { sgd, sgdKernel, type SgdStepScalars } from './ops/sgd.ts';
-export { instanceNorm2d, instanceNorm2dKernel, NORM_PARAMS, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs } from './ops/instanceNorm2d.ts';
+export { instanceNorm2d, instanceNorm2dKernel, NORM_PARAMS, normParams, normThreads, NORM_WORKGROUP, WGSL_NORM_HELPERS, wgslWorkgroupSum2, type InstanceNorm2dArgs, type NormThreads } from './ops/instanceNorm2d.ts';
 export { instanceNorm2dBackward, instanceNorm2dBackwardKernel } from './ops/instanceNorm2dBackward.ts';
 export { pad, padKernel, padOutputSize, type PadMode, type Pad2d, type PadArgs } from './ops/pad.ts';
 export { padBackward, padBackwardKernel } from './ops/padBackward.ts';

@@ -1,15 +1,23 @@
+import { isSoftwareAdapter, type DeviceInfo } from '../device.ts';
 import { defineKernel, grid1d, WGSL_FLAT_WORKGROUP, type ParamValues } from '../kernel.ts';
 import type { DeviceBuffer, Runtime } from '../runtime.ts';
+
+/** The workgroup sizes of the instance-norm kernels. */
+export type NormThreads = 8 | 32 | 64 | 128 | 256;
 
 /** Threads per plane workgroup, the largest of the sizes `normThreads` picks. */
 export const NORM_WORKGROUP = 256;
 
 /**
- * Threads per plane: about 16 elements per thread, between 32 and 256. Small
- * planes (CycleGAN's deep 8x8 features) would otherwise leave most of a
- * 256-thread group idle and pay 8 levels of barriers (costly on CPU drivers).
+ * Threads per plane. On a GPU about 16 elements per thread, between 32 and
+ * 256: small planes (CycleGAN's deep 8x8 features) would otherwise leave
+ * most of a 256-thread group idle and pay 8 levels of barriers. On a CPU
+ * adapter (lavapipe) 8, one SIMD vector: a workgroup of several vectors
+ * pays a switch between them at every barrier, and the planes, one per
+ * workgroup, are what fills the cores.
  */
-export function normThreads(size: number): 32 | 64 | 128 | 256 {
+export function normThreads(info: Pick<DeviceInfo, 'architecture' | 'description' | 'name'>, size: number): NormThreads {
+  if (isSoftwareAdapter(info)) return 8;
   if (size <= 512) return 32;
   if (size <= 1024) return 64;
   if (size <= 2048) return 128;
@@ -113,6 +121,8 @@ export interface InstanceNorm2dArgs {
   eps: number;
   /** Negative slope of the fused activation: 1 for none, 0 for ReLU. */
   slope: number;
+  /** Threads per plane; defaults to the adapter's (`normThreads`). Any size gives the same results up to f32 rounding. */
+  threads?: NormThreads;
 }
 
 /**
@@ -130,7 +140,7 @@ export function instanceNorm2d(
   args: InstanceNorm2dArgs,
   residual: DeviceBuffer | null = null,
 ): void {
-  const spec = { threads: normThreads(args.size), residual: residual !== null };
+  const spec = { threads: args.threads ?? normThreads(rt.info, args.size), residual: residual !== null };
   if (rt.fitsWhole(x) && rt.fitsWhole(y) && (!residual || rt.fitsWhole(residual))) {
     const params = { ...normParams(args, weight, bias), rOff: 0 };
     rt.dispatch(instanceNorm2dKernel, spec, { x, weight: weight ?? x, bias: bias ?? x, residual: residual ?? x, y, stats }, params, grid1d(args.planes));

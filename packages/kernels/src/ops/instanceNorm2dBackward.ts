@@ -69,5 +69,5 @@ export function instanceNorm2dBackward(
   args: InstanceNorm2dArgs,
 ): void {
   const buffers = { x, gy, stats, weight: weight ?? x, bias: bias ?? x, gx, sums };
-  rt.dispatch(instanceNorm2dBackwardKernel, { threads: normThreads(args.size) }, buffers, normParams(args, weight, bias), grid1d(args.planes));
+  rt.dispatch(instanceNorm2dBackwardKernel, { threads: args.threads ?? normThreads(rt.info, args.size) }, buffers, normParams(args, weight, bias), grid1d(args.planes));
 }
