@@ -143,6 +143,24 @@ describe('packChannelsLast', () => {
         rt().release(alone);
       }
     }
+    // Only what was asked for since its last build is repacked: a layout no one uses is not rebuilt step after step.
+    const writeAll = () => {
+      for (const src of sources) fill(rt(), src, src.bytes / 4, 0.25);
+    };
+    const repacks = () => {
+      const spy = vi.spyOn(rt(), 'dispatch');
+      repackStaleChannelsLast(rt(), sources);
+      const n = spy.mock.calls.length;
+      spy.mockRestore();
+      return n;
+    };
+    writeAll();
+    expect(repacks(), 'all were asked for').toBe(Math.ceil((2 * sources.length) / most));
+    writeAll();
+    expect(repacks(), 'none was asked for since').toBe(0);
+    packChannelsLastCached(rt(), sources[0], layoutsOf(0).slice(0, 1));
+    writeAll();
+    expect(repacks(), 'one was asked for since').toBe(1);
     for (const src of sources) rt().release(src);
   });
 

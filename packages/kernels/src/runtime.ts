@@ -195,17 +195,19 @@ export class Runtime {
   /**
    * Several derivations of `source` at once, as `derived`: `build` gets the
    * ones not cached (their index in `requests` and buffer), to compute them
-   * together.
+   * together. `ahead`: rebuilding stale ones before they are asked for
+   * (`staleDerived`), which does not count as asking.
    */
   derivedAll(
     source: DeviceBuffer,
     requests: ReadonlyArray<{ key: string; bytes: number }>,
     build: (missing: Array<{ index: number; dst: DeviceBuffer }>) => void,
+    ahead = false,
   ): DeviceBuffer[] {
-    return this.pool.derived(source, requests, build);
+    return this.pool.derived(source, requests, build, ahead);
   }
 
-  /** The keys of `source`'s cached derivations that a write into it has made stale (to rebuild them ahead of use). */
+  /** The keys of `source`'s cached derivations that a write into it has made stale and that were asked for since built (to rebuild them ahead of use). */
   staleDerived(source: DeviceBuffer): string[] {
     return this.pool.staleDerived(source);
   }

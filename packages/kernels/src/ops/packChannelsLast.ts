@@ -193,12 +193,16 @@ export function packChannelsLast(
   return dst;
 }
 
-/** The cached packings of `src` in `layouts`; the ones not cached are pushed onto `jobs`, for the caller to encode. */
-function cachedPackings(rt: Runtime, src: DeviceBuffer, layouts: ReadonlyArray<PackLayout>, jobs: PackJob[]): DeviceBuffer[] {
+/**
+ * The cached packings of `src` in `layouts`; the ones not cached are pushed
+ * onto `jobs`, for the caller to encode. `ahead`: repacked before use.
+ */
+function cachedPackings(rt: Runtime, src: DeviceBuffer, layouts: ReadonlyArray<PackLayout>, jobs: PackJob[], ahead = false): DeviceBuffer[] {
   const requests = layouts.map((l) => ({ key: packKey(l), bytes: packLayout('packChannelsLast', l).bytes }));
-  return rt.derivedAll(src, requests, (missing) => {
+  const build = (missing: Array<{ index: number; dst: DeviceBuffer }>) => {
     for (const { index, dst } of missing) jobs.push({ ...layouts[index], src, dst });
-  });
+  };
+  return rt.derivedAll(src, requests, build, ahead);
 }
 
 /**
@@ -218,14 +222,16 @@ export function packChannelsLastCached(rt: Runtime, src: DeviceBuffer, layouts: 
  * Repacks every cached packing of `sources` that a write has made stale,
  * `packOperandsPerDispatch` per dispatch: after an optimizer's step has
  * updated its weights, the next forward finds them packed instead of
- * packing each weight on its first use (a dispatch each). Other cached
+ * packing each weight on its first use (a dispatch each). Only packings
+ * asked for since they were last built: one no longer used (a layout for
+ * another image size) is not rebuilt step after step. Other cached
  * derivations of the sources are left to their users.
  */
 export function repackStaleChannelsLast(rt: Runtime, sources: readonly DeviceBuffer[]): void {
   const jobs: PackJob[] = [];
   for (const src of sources) {
     const layouts = rt.staleDerived(src).flatMap((key) => layoutsByKey.get(key) ?? []);
-    if (layouts.length > 0) cachedPackings(rt, src, layouts, jobs);
+    if (layouts.length > 0) cachedPackings(rt, src, layouts, jobs, true);
   }
   encodePacks(rt, jobs);
 }

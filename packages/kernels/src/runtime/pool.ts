@@ -46,8 +46,11 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   /** Writes (dispatch outputs, uploads, copies, clears) per buffer, so derived data knows when it is stale. */
   private versions = new WeakMap<GPUBuffer, number>();
-  /** Buffers computed from another buffer (e.g. a repacked weight), valid while the source's version holds. */
-  private derivedCache = new Map<GPUBuffer, Map<string, { version: number; buffer: DeviceBuffer }>>();
+  /**
+   * Buffers computed from another buffer (e.g. a repacked weight), valid
+   * while the source's version holds; `used`: requested since it was built.
+   */
+  private derivedCache = new Map<GPUBuffer, Map<string, { version: number; buffer: DeviceBuffer; used: boolean }>>();
   private stats: MemoryStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, cachedBuffers: 0, cachedBytes: 0, peakBytes: 0 };
 
   constructor(
@@ -159,21 +162,27 @@ export class BufferPool {
     this.versions.set(b, (this.versions.get(b) ?? 0) + 1);
   }
 
-  /** The keys of what is cached as derived from `source` that a write into it has made stale. */
+  /**
+   * The keys of what is cached as derived from `source` that a write into it
+   * has made stale and that was requested since it was built: what a
+   * rebuild ahead of use would be for (a layout no longer asked for is not).
+   */
   staleDerived(source: DeviceBuffer): string[] {
     const version = this.versions.get(source.buffer) ?? 0;
-    return [...(this.derivedCache.get(source.buffer) ?? [])].filter(([, e]) => e.version !== version).map(([key]) => key);
+    return [...(this.derivedCache.get(source.buffer) ?? [])].filter(([, e]) => e.version !== version && e.used).map(([key]) => key);
   }
 
   /**
    * One buffer per request derived from `source`, each cached until `source`
    * is written again; `build` computes the ones that were not (so one pass
-   * can compute several).
+   * can compute several). `ahead`: a rebuild before use, which does not count
+   * as a request (see `staleDerived`).
    */
   derived(
     source: DeviceBuffer,
     requests: ReadonlyArray<{ key: string; bytes: number }>,
     build: (missing: Array<{ index: number; dst: DeviceBuffer }>) => void,
+    ahead = false,
   ): DeviceBuffer[] {
     const version = this.versions.get(source.buffer) ?? 0;
     let entries = this.derivedCache.get(source.buffer);
@@ -183,6 +192,7 @@ export class BufferPool {
     requests.forEach(({ key, bytes }, index) => {
       const hit = entries.get(key);
       if (hit && hit.version === version) {
+        hit.used ||= !ahead;
         out.push(hit.buffer);
         return;
       }
@@ -192,7 +202,7 @@ export class BufferPool {
       this.stats.liveBytes -= dst.size;
       this.stats.cachedBuffers++;
       this.stats.cachedBytes += dst.size;
-      entries.set(key, { version, buffer: dst });
+      entries.set(key, { version, buffer: dst, used: !ahead });
       out.push(dst);
       missing.push({ index, dst });
     });
