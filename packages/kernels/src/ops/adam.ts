@@ -60,8 +60,9 @@ function slotBindings(slots: number, width: AdamWidth): SlotBindings {
  * `switch` picks them. Each slot starts on a workgroup boundary
  * (`firstGroup`, ascending), so every workgroup updates one parameter.
  * With `width` 4 an invocation updates a vec4 of each (the same arithmetic
- * per element; `count` is then in vec4s): on lavapipe a storage access costs a loop over the SIMD
- * lanes whatever its width, so a vec4 moves 4 elements for the price of 1.
+ * per element; `count` is then in vec4s): on lavapipe a storage access
+ * costs a loop over the SIMD lanes whatever its width, so a vec4 moves 4
+ * elements for the price of 1.
  * All variants share the name `adam`; the spec `{ slots, width }` keys the
  * pipeline cache.
  */

@@ -1,7 +1,3 @@
-import { defineKernel, gridFor, wgslElementwiseMain, type BindingBuffers } from '../kernel.ts';
-import type { DeviceBuffer, Runtime } from '../runtime.ts';
-import { WGSL_REFLECT_INDEX } from './convTiles.ts';
-
 /**
  * dst [A, Dout, bPad] = src [A, B, D] with B innermost, zero-padded to bPad (a
  * multiple of 4): the channels-last operand of the convolutions. An
@@ -13,6 +9,10 @@ import { WGSL_REFLECT_INDEX } from './convTiles.ts';
  * weight gradient of a reflect-padded convolution reads its input padded
  * without a padded NCHW copy (one more division per 4 values).
  */
+import { defineKernel, gridFor, wgslElementwiseMain, type BindingBuffers } from '../kernel.ts';
+import type { DeviceBuffer, Runtime } from '../runtime.ts';
+import { WGSL_REFLECT_INDEX } from './convTiles.ts';
+
 /** The most operands one dispatch packs: what the parameter block's per-operand arrays hold. */
 const MAX_OPERANDS = 8;
 
@@ -28,8 +28,8 @@ const packParams = (operands: number) =>
   }) as const;
 
 /**
- * WGSL statements writing vec4 \`i\` of \`dst\`, packed from \`src\` by the
- * parameters named in \`q\` (\`position\` maps the packed position \`d\` to its
+ * WGSL statements writing vec4 `i` of `dst`, packed from `src` by the
+ * parameters named in `q` (`position` maps the packed position `d` to its
  * offset in a source plane). The padding channels read nothing: the index
  * is clamped, the value dropped.
  */
