@@ -49,6 +49,9 @@ export function checkOperands(op: string, x: Tensor, w: Tensor, b: Tensor | null
   }
 }
 
+/** Whether a backward will ask for `t`'s gradient: it requires one and a graph is being recorded. */
+const gradWillFlow = (t: Tensor | undefined): boolean => t !== undefined && t.requiresGrad && isGradEnabled();
+
 /**
  * @internal y [N, K, Ho, Wo] = conv(x, w) + b for the geometry `g`; no
  * graph. When x's gradient will be needed (`gradOf` requires grad and a
@@ -56,8 +59,7 @@ export function checkOperands(op: string, x: Tensor, w: Tensor, b: Tensor | null
  */
 export function convForward(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', gradOf?: Tensor): Tensor {
   const y = Tensor.empty([g.N, g.K, g.Ho, g.Wo]);
-  const packInputGradWeights = gradOf !== undefined && gradOf.requiresGrad && isGradEnabled();
-  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g, undefined, paddingMode, { packInputGradWeights });
+  conv2dForward(rt(), x.buffer, w.buffer, b?.buffer ?? null, y.buffer, g, undefined, paddingMode, { packInputGradWeights: gradWillFlow(gradOf) });
   return y;
 }
 
@@ -71,8 +73,7 @@ export function convInputGrad(
   gy: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, paddingMode: ConvPaddingMode = 'zeros', into: Tensor | null = null, gradOf?: Tensor,
 ): Tensor {
   const gx = into ?? Tensor.empty([g.N, g.C, g.H, g.W]);
-  const packForwardWeights = gradOf !== undefined && gradOf.requiresGrad && isGradEnabled();
-  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode, { accumulate: into !== null, packForwardWeights });
+  conv2dInputGrad(rt(), gy.buffer, w.buffer, b?.buffer ?? null, gx.buffer, g, undefined, paddingMode, { accumulate: into !== null, packForwardWeights: gradWillFlow(gradOf) });
   return gx;
 }
 

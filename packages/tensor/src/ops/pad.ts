@@ -26,15 +26,12 @@ function padOp(op: string, x: Tensor, padding: readonly number[], mode: PadMode,
   const y = Tensor.empty([...x.shape.slice(0, -2), ...padOutputSize(args)]);
   // The kernels index by row length: skip them when there is nothing to write.
   if (y.size > 0) encodePad(rt(), mode, x.buffer, y.buffer, args, value);
-  record(op, y, [x], [], (g) => [padGradient(g, x.shape, mode, args)]);
+  record(op, y, [x], [], (g) => {
+    const gx = Tensor.empty(x.shape);
+    if (x.size > 0) padBackward(rt(), mode, g.buffer, gx.buffer, args);
+    return [gx];
+  });
   return y;
-}
-
-/** The gradient of an input of shape `shape` padded by `args` from the padded output's gradient `gy`; no graph. */
-function padGradient(gy: Tensor, shape: readonly number[], mode: PadMode, args: PadArgs): Tensor {
-  const gx = Tensor.empty(shape);
-  if (gx.size > 0) padBackward(rt(), mode, gy.buffer, gx.buffer, args);
-  return gx;
 }
 
 /**
